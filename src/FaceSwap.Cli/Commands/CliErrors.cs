@@ -1,0 +1,21 @@
+using FaceSwap.Inference.Models;
+using FaceSwap.Inference.TfJs;
+
+namespace FaceSwap.Cli.Commands;
+
+/// <summary>Turns the errors a user can act on into one clear line and exit code 1; anything else keeps its stack trace.</summary>
+public static class CliErrors
+{
+    public static int Run(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is TfjsModelException or ModelStoreException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"fsc: error: {e.Message}");
+            return 1;
+        }
+    }
+}
