@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what FaceSwapCluster needs on a Debian machine with the .NET SDK, Node and apt, and builds it.
+# Idempotent: a second run finds everything in place and does no network work.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+say() { printf 'setup: %s\n' "$*"; }
+
+# Debian packages: libgtk-3-0 for OpenCvSharp's native runtime (it links against GTK even headless).
+debs=(libgtk-3-0)
+missing=()
+for deb in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# onnx.proto from Debian's libonnx-dev (unpacked, not installed).
+bash scripts/fetch-onnx-proto.sh
+
+# npm packages (pinned, integrity-checked by npm ci against package-lock.json).
+stamp="tools/tfjs/node_modules/.fsc-lock.sha256"
+want="$(sha256sum tools/tfjs/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "installing npm packages in tools/tfjs"
+  (cd tools/tfjs && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+fi
+
+# NuGet restore and build (incremental: a no-op when nothing changed).
+say "building FaceSwapCluster.sln (Release)"
+dotnet build FaceSwapCluster.sln -c Release -nologo -v q -clp:ErrorsOnly
