@@ -80,7 +80,7 @@ public sealed class ModelStore(string directory)
 
     private static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
     {
-        var temp = path + ".tmp";
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp"; // unique: test processes may build the same store at once
         File.WriteAllBytes(temp, bytes.ToArray());
         File.Move(temp, path, overwrite: true);
     }

@@ -1,7 +1,7 @@
-namespace FaceSwap.Inference.Tests;
+namespace FaceSwap.Testing;
 
 /// <summary>Where the tests find the repository, the npm packages, the model store and the TF.js reference outputs.</summary>
-internal static class TestPaths
+public static class TestPaths
 {
     public static string Root { get; } = FindRoot();
     public static string NodeModules => Path.Combine(Root, "tools", "tfjs", "node_modules");
