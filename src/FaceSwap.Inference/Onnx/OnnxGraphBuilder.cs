@@ -70,28 +70,20 @@ public sealed class OnnxGraphBuilder
         _graph.Output.Add(ValueInfo(name, type, dims));
     }
 
-    public string AddInitializer(string hint, ReadOnlySpan<float> data, params long[] dims)
-    {
-        CheckCount(hint, data.Length, dims);
-        var tensor = NewTensor(UniqueName(hint), TensorProto.Types.DataType.Float, dims);
-        tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data));
-        _graph.Initializer.Add(tensor);
-        return tensor.Name;
-    }
+    public string AddInitializer(string hint, ReadOnlySpan<float> data, params long[] dims) =>
+        AddInitializer(hint, data, TensorProto.Types.DataType.Float, dims);
 
-    public string AddInitializer(string hint, ReadOnlySpan<long> data, params long[] dims)
-    {
-        CheckCount(hint, data.Length, dims);
-        var tensor = NewTensor(UniqueName(hint), TensorProto.Types.DataType.Int64, dims);
-        tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data));
-        _graph.Initializer.Add(tensor);
-        return tensor.Name;
-    }
+    public string AddInitializer(string hint, ReadOnlySpan<long> data, params long[] dims) =>
+        AddInitializer(hint, data, TensorProto.Types.DataType.Int64, dims);
 
-    public string AddInitializer(string hint, ReadOnlySpan<int> data, params long[] dims)
+    public string AddInitializer(string hint, ReadOnlySpan<int> data, params long[] dims) =>
+        AddInitializer(hint, data, TensorProto.Types.DataType.Int32, dims);
+
+    // raw_data is little-endian, as on every machine .NET and ONNX Runtime run on here.
+    private string AddInitializer<T>(string hint, ReadOnlySpan<T> data, TensorProto.Types.DataType type, long[] dims) where T : unmanaged
     {
         CheckCount(hint, data.Length, dims);
-        var tensor = NewTensor(UniqueName(hint), TensorProto.Types.DataType.Int32, dims);
+        var tensor = NewTensor(UniqueName(hint), type, dims);
         tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data));
         _graph.Initializer.Add(tensor);
         return tensor.Name;

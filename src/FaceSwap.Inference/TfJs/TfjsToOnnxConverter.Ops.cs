@@ -244,8 +244,8 @@ public sealed partial class TfjsToOnnxConverter
         var operands = node.Inputs.Select(name => _values[name]).ToList();
         var variables = operands.Where(v => v.Const is null).ToList();
         var nchw = variables.Any(v => v.Nchw) && variables.All(v => v.Rank == 4);
-        var inputs = operands.Select(v => v.Const is { } c ? BroadcastConst(node, c, nchw && operands.Any(o => o.Rank == 4)) : As(v, nchw)).ToList();
-        var shape = Broadcast(this, node, operands.Select(v => v.Shape));
+        var inputs = operands.Select(v => v.Const is { } c ? BroadcastConst(node, c, nchw) : As(v, nchw)).ToList();
+        var shape = Broadcast(node, operands.Select(v => v.Shape));
         return new Value(_graph.AddNode(onnxOp, inputs, node.Name), shape, nchw && shape.Length == 4);
     }
 

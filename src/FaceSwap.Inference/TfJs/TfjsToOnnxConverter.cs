@@ -228,7 +228,7 @@ public sealed partial class TfjsToOnnxConverter
         return result;
     }
 
-    private static int[] Broadcast(TfjsToOnnxConverter self, TfNode node, IEnumerable<int[]> shapes)
+    private int[] Broadcast(TfNode node, IEnumerable<int[]> shapes)
     {
         var list = shapes.ToList();
         var rank = list.Max(s => s.Length);
@@ -239,7 +239,7 @@ public sealed partial class TfjsToOnnxConverter
                 int r = rank - shape.Length + i, d = shape[i];
                 if (d == 1 || d == result[r]) continue;
                 if (result[r] == 1 || (result[r] == -1 && d > 1)) result[r] = d;
-                else if (d != -1) throw self.Error(node, $"shapes [{string.Join(",", list.Select(s => string.Join("x", s)))}] do not broadcast");
+                else if (d != -1) throw Error(node, $"shapes [{string.Join(",", list.Select(s => string.Join("x", s)))}] do not broadcast");
             }
         return result;
     }

@@ -1,0 +1,15 @@
+using System.CommandLine;
+using FaceSwap.Cli.Commands;
+
+namespace FaceSwap.Cli;
+
+/// <summary>The fsc command tree; tests invoke it in-process.</summary>
+public static class FscApp
+{
+    public static RootCommand Create() =>
+        new("fsc: run and steer FaceSwapCluster, a real-time face-swapping service on an Akka.NET cluster.")
+        {
+            ModelsCommand.Create(),
+            DemoCommand.Create(),
+        };
+}

@@ -1,0 +1,77 @@
+using FaceSwap.Cli;
+using FaceSwap.Inference.Models;
+
+namespace FaceSwap.Cli.Tests;
+
+/// <summary>What a user of <c>fsc models</c> sees: exit codes and messages, run in-process.</summary>
+public sealed class ModelsCommandTests : IDisposable
+{
+    private readonly TestPaths.TempDir _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    private static (int Exit, string Out, string Err) Fsc(params string[] args)
+    {
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            return (FscApp.Create().Parse(args).Invoke(), stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Fact]
+    public void Convert_writes_an_onnx_file_and_lists_its_inputs_and_outputs()
+    {
+        var output = Path.Combine(_dir.Path, "facemesh.onnx");
+        var (exit, stdout, _) = Fsc("models", "convert", Path.Combine(TestPaths.HumanModels, "facemesh.json"), "-o", output);
+        Assert.Equal(0, exit);
+        Assert.True(new FileInfo(output).Length > 1_000_000);
+        Assert.Contains("in  input_1 [-1,192,192,3]", stdout);
+        Assert.Contains("out Identity_2 [-1,1404]", stdout);
+    }
+
+    [Fact]
+    public void Convert_of_a_model_with_a_missing_shard_exits_1_with_one_line_naming_the_shard()
+    {
+        var json = Path.Combine(_dir.Path, "facemesh.json");
+        File.Copy(Path.Combine(TestPaths.HumanModels, "facemesh.json"), json);
+        var (exit, stdout, stderr) = Fsc("models", "convert", json, "-o", Path.Combine(_dir.Path, "out.onnx"));
+        Assert.Equal(1, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"fsc: error: {Path.Combine(_dir.Path, "facemesh.bin")}: weight shard 'facemesh.bin'", stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "out.onnx")));
+    }
+
+    [Fact]
+    public void Build_default_then_list_shows_every_model_of_the_pack()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        var (exit, stdout, _) = Fsc("models", "build-default", "--store", store, "--node-modules", TestPaths.NodeModules);
+        Assert.Equal(0, exit);
+        Assert.Contains("default pack: 4 converted, 0 up to date", stdout);
+        (exit, stdout, _) = Fsc("models", "list", "--store", store);
+        Assert.Equal(0, exit);
+        foreach (var model in DefaultPack.Models)
+            Assert.Contains(model.Name, stdout);
+        Assert.Contains("x*0.00784314-1", stdout); // BlazeFace's input normalisation
+    }
+
+    [Fact]
+    public void List_of_a_store_with_a_broken_manifest_exits_1_naming_the_manifest()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        Directory.CreateDirectory(store);
+        File.WriteAllText(Path.Combine(store, "x" + ModelStore.ManifestSuffix), "{ not json");
+        var (exit, _, stderr) = Fsc("models", "list", "--store", store);
+        Assert.Equal(1, exit);
+        Assert.Contains("x.manifest.json: manifest is not valid", stderr);
+    }
+}
