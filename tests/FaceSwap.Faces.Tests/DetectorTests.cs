@@ -7,8 +7,6 @@ namespace FaceSwap.Faces.Tests;
 
 public sealed class DetectorTests
 {
-    private static readonly string Photos = Path.Combine(TestPaths.NodeModules, "@vladmandic", "face-api", "demo");
-
     [Fact]
     public void Anchors_cover_both_feature_maps_in_the_model_output_order()
     {
@@ -43,7 +41,7 @@ public sealed class DetectorTests
         var store = new ModelStore(TestPaths.ModelStore);
         DefaultPackBuilder.Build(TestPaths.NodeModules, store);
         using var detector = new Detector(store);
-        using var image = ImageFile.ReadBgr(Path.Combine(Photos, "sample5.jpg"));
+        using var image = ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, "sample5.jpg"));
         var faces = detector.Detect(image);
         Assert.Equal(5, faces.Count);
         foreach (var face in faces)

@@ -1,23 +1,17 @@
+using FaceSwap.Inference.Models;
+
 namespace FaceSwap.Testing;
 
 /// <summary>Where the tests find the repository, the npm packages, the model store and the TF.js reference outputs.</summary>
 public static class TestPaths
 {
-    public static string Root { get; } = FindRoot();
-    public static string NodeModules => Path.Combine(Root, "tools", "tfjs", "node_modules");
+    public static string Root => RepositoryPaths.Root;
+    public static string NodeModules => RepositoryPaths.NodeModules;
     public static string HumanModels => Path.Combine(NodeModules, "@vladmandic", "human-models", "models");
-    public static string ModelStore => Env("FSC_MODEL_STORE") ?? Path.Combine(Root, ".cache", "models", "default");
-    public static string Reference => Env("FSC_REFERENCE_DIR") ?? Path.Combine(Root, ".cache", "reference");
-
-    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "FaceSwapCluster.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException($"FaceSwapCluster.sln not found above {AppContext.BaseDirectory}");
-    }
+    public static string SamplePhotos => RepositoryPaths.SamplePhotos;
+    public static string ModelStore => RepositoryPaths.ModelStore;
+    public static string Reference =>
+        Environment.GetEnvironmentVariable("FSC_REFERENCE_DIR") is { Length: > 0 } dir ? dir : Path.Combine(Root, ".cache", "reference");
 
     /// <summary>A fresh folder under the system temp folder, removed when disposed.</summary>
     public sealed class TempDir : IDisposable

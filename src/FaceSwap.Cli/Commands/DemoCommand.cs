@@ -18,12 +18,12 @@ public static class DemoCommand
         var photos = new Option<string>("--photos")
         {
             Description = "Folder of photos to analyse (default: the sample photos of @vladmandic/face-api).",
-            DefaultValueFactory = _ => Path.Combine(RepoPaths.NodeModules, "@vladmandic", "face-api", "demo"),
+            DefaultValueFactory = _ => RepositoryPaths.SamplePhotos,
         };
         var output = new Option<string>("--output", "-o")
         {
             Description = "Folder for the annotated images (default: .cache/demo).",
-            DefaultValueFactory = _ => Path.Combine(RepoPaths.Root, ".cache", "demo"),
+            DefaultValueFactory = _ => Path.Combine(RepositoryPaths.Root, ".cache", "demo"),
         };
         var pattern = new Option<string>("--pattern") { Description = "File pattern of the photos.", DefaultValueFactory = _ => "sample*.jpg" };
         var command = new Command("demo", "Build the default model pack and analyse the sample photos.") { photos, pattern, output };
@@ -33,8 +33,8 @@ public static class DemoCommand
 
     private static int Run(string photoDir, string pattern, string outputDir)
     {
-        var store = new ModelStore(RepoPaths.DefaultModelStore);
-        DefaultPackBuilder.Build(RepoPaths.NodeModules, store, progress: line => Console.WriteLine($"models: {line}"));
+        var store = new ModelStore(RepositoryPaths.ModelStore);
+        DefaultPackBuilder.Build(RepositoryPaths.NodeModules, store, progress: line => Console.WriteLine($"models: {line}"));
         var files = Directory.Exists(photoDir)
             ? Directory.GetFiles(photoDir, pattern).Order(StringComparer.Ordinal).ToList()
             : throw new DirectoryNotFoundException($"{photoDir}: photo folder not found");

