@@ -10,6 +10,7 @@ public static class FscApp
         new("fsc: run and steer FaceSwapCluster, a real-time face-swapping service on an Akka.NET cluster.")
         {
             ModelsCommand.Create(),
+            AnalyzeCommand.Create(),
             DemoCommand.Create(),
         };
 }

@@ -11,11 +11,27 @@ public sealed class ImageFileException(string path, string problem) : Exception(
 
 public static class ImageFile
 {
-    /// <summary>Decodes an image file to 8-bit BGR.</summary>
-    public static Mat ReadBgr(string path)
+    /// <summary>Default cap on decoded pixels: 40 megapixels (a 7952×5304 photo), far above any camera frame.</summary>
+    public const long DefaultMaxPixels = 40_000_000;
+
+    /// <summary>How much of the file is read to find the size: JPEG headers with large EXIF blocks need tens of KB.</summary>
+    private const int HeaderBytes = 256 * 1024;
+
+    /// <summary>Decodes an image file to 8-bit BGR, after checking from its header that it is no larger than <paramref name="maxPixels"/>.</summary>
+    public static Mat ReadBgr(string path, long maxPixels = DefaultMaxPixels)
     {
         if (!File.Exists(path)) throw new ImageFileException(path, "file not found");
-        if (new FileInfo(path).Length == 0) throw new ImageFileException(path, "file is empty (0 bytes)");
+        var length = new FileInfo(path).Length;
+        if (length == 0) throw new ImageFileException(path, "file is empty (0 bytes)");
+        var head = new byte[(int)Math.Min(length, HeaderBytes)];
+        using (var stream = File.OpenRead(path))
+            stream.ReadExactly(head);
+        var header = ImageHeader.Read(head)
+            ?? throw new ImageFileException(path, "not a readable image: no JPEG, PNG, BMP or WebP header (or the header is damaged)");
+        if (header.Width <= 0 || header.Height <= 0)
+            throw new ImageFileException(path, $"{header.Format} header gives an empty size {header.Width}x{header.Height}");
+        if ((long)header.Width * header.Height > maxPixels)
+            throw new ImageFileException(path, $"{header.Format} image is {header.Width}x{header.Height} = {(long)header.Width * header.Height / 1e6:F1} megapixels, over the cap of {maxPixels / 1e6:F1} megapixels; refused before decoding");
         var image = Cv2.ImRead(path, ImreadModes.Color);
         if (image.Empty())
         {

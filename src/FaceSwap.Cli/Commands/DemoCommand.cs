@@ -1,9 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using FaceSwap.Faces.Detection;
 using FaceSwap.Inference.Models;
+using FaceSwap.Inference.Runtime;
 using FaceSwap.Vision;
-using OpenCvSharp;
 
 namespace FaceSwap.Cli.Commands;
 
@@ -20,65 +19,22 @@ public static class DemoCommand
             Description = "Folder of photos to analyse (default: the sample photos of @vladmandic/face-api).",
             DefaultValueFactory = _ => RepositoryPaths.SamplePhotos,
         };
+        var pattern = new Option<string>("--pattern") { Description = "File pattern of the photos.", DefaultValueFactory = _ => "sample*.jpg" };
         var output = new Option<string>("--output", "-o")
         {
             Description = "Folder for the annotated images (default: .cache/demo).",
             DefaultValueFactory = _ => Path.Combine(RepositoryPaths.Root, ".cache", "demo"),
         };
-        var pattern = new Option<string>("--pattern") { Description = "File pattern of the photos.", DefaultValueFactory = _ => "sample*.jpg" };
-        var command = new Command("demo", "Build the default model pack and analyse the sample photos.") { photos, pattern, output };
-        command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(photos)!, parse.GetValue(pattern)!, parse.GetValue(output)!)));
+        var providers = AnalyzeCommand.ProviderOption();
+        var command = new Command("demo", "Build the default model pack and analyse the sample photos.") { photos, pattern, output, providers };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            DefaultPackBuilder.Build(RepositoryPaths.NodeModules, new ModelStore(RepositoryPaths.ModelStore), progress: line => Console.WriteLine($"models: {line}"));
+            var folder = parse.GetValue(photos)!;
+            if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: photo folder not found");
+            var files = Directory.GetFiles(folder, parse.GetValue(pattern)!).Order(StringComparer.Ordinal).ToArray();
+            return AnalyzeCommand.Run(files, parse.GetValue(output)!, json: false, DetectorOptions.Photos.TileSize, ImageFile.DefaultMaxPixels, parse.GetValue(providers)!);
+        }));
         return command;
-    }
-
-    private static int Run(string photoDir, string pattern, string outputDir)
-    {
-        var store = new ModelStore(RepositoryPaths.ModelStore);
-        DefaultPackBuilder.Build(RepositoryPaths.NodeModules, store, progress: line => Console.WriteLine($"models: {line}"));
-        var files = Directory.Exists(photoDir)
-            ? Directory.GetFiles(photoDir, pattern).Order(StringComparer.Ordinal).ToList()
-            : throw new DirectoryNotFoundException($"{photoDir}: photo folder not found");
-        Directory.CreateDirectory(outputDir);
-
-        using var detector = new Detector(store);
-        int faces = 0, failed = 0;
-        var timings = new List<double>();
-        foreach (var file in files)
-        {
-            try
-            {
-                using var image = ImageFile.ReadBgr(file);
-                var watch = Stopwatch.StartNew();
-                var found = detector.Detect(image);
-                timings.Add(watch.Elapsed.TotalMilliseconds);
-                faces += found.Count;
-                var annotated = Path.Combine(outputDir, Path.GetFileNameWithoutExtension(file) + ".faces.png");
-                Annotate(image, found);
-                Cv2.ImWrite(annotated, image);
-                Console.WriteLine($"{Path.GetFileName(file)} {image.Width}x{image.Height}: {found.Count} face(s) " +
-                    $"[{string.Join(", ", found.Select(f => $"{f.Score:F2} at {f.Box.X:F0},{f.Box.Y:F0} {f.Box.Width:F0}x{f.Box.Height:F0}"))}] " +
-                    $"in {timings[^1]:F1} ms -> {annotated}");
-            }
-            catch (ImageFileException e)
-            {
-                failed++;
-                Console.Error.WriteLine($"fsc demo: skipped {e.Message}");
-            }
-        }
-        Console.WriteLine($"demo: {files.Count - failed} photo(s), {faces} face(s), {(timings.Count > 0 ? timings.Average() : 0):F1} ms per detection pass (one letterboxed 256x256 BlazeFace pass on CPU), {failed} unreadable");
-        return failed == 0 ? 0 : 1;
-    }
-
-    private static void Annotate(Mat image, IReadOnlyList<FaceDetection> faces)
-    {
-        var thickness = Math.Max(2, image.Width / 500);
-        foreach (var face in faces)
-        {
-            var box = new Rect((int)face.Box.X, (int)face.Box.Y, (int)face.Box.Width, (int)face.Box.Height);
-            Cv2.Rectangle(image, box, Scalar.LimeGreen, thickness);
-            foreach (var point in face.Keypoints)
-                Cv2.Circle(image, (int)point.X, (int)point.Y, thickness + 1, Scalar.OrangeRed, -1);
-            Cv2.PutText(image, $"{face.Score:F2}", new Point(box.X, Math.Max(0, box.Y - 2 * thickness)), HersheyFonts.HersheySimplex, thickness * 0.4, Scalar.LimeGreen, thickness);
-        }
     }
 }

@@ -1,24 +1,24 @@
 using OpenCvSharp;
+using FaceSwap.Vision;
 
 namespace FaceSwap.Faces.Detection;
 
 /// <summary>
-/// Turns BlazeFace (back-camera, 256×256) outputs into faces: SSD anchors, sigmoid scores, weighted non-maximum
-/// suppression as MediaPipe's TensorsToDetections + NonMaxSuppression(WEIGHTED) calculators do.
-/// Coordinates stay in model-input pixels; the caller maps them back to the frame.
+/// Turns BlazeFace (back-camera model, 256×256) outputs into faces: SSD anchors, sigmoid scores, and weighted
+/// non-maximum suppression as MediaPipe's TensorsToDetections and NonMaxSuppression(WEIGHTED) calculators do.
 /// </summary>
 public static class BlazeFaceDecoder
 {
     public const int InputSize = 256;
-    public const int KeypointCount = 6;
-    public const int Regressors = 16; // box centre offset (2), size (2), 6 keypoints (12)
+    public const int Regressors = 16; // box centre offset (2), size (2), 6 keypoints (12), in input pixels
+    public const int Stride16Anchors = 512, Stride32Anchors = 384;
 
     /// <summary>Anchor centres in input pixels: stride 16 with 2 anchors per cell, then stride 32 with 6 (Human's generateAnchors).</summary>
     public static readonly Point2f[] Anchors = MakeAnchors();
 
     private static Point2f[] MakeAnchors()
     {
-        var anchors = new List<Point2f>(896);
+        var anchors = new List<Point2f>(Stride16Anchors + Stride32Anchors);
         foreach (var (stride, perCell) in new[] { (16, 2), (32, 6) })
         {
             var cells = (InputSize + stride - 1) / stride;
@@ -30,51 +30,67 @@ public static class BlazeFaceDecoder
         return anchors.ToArray();
     }
 
-    /// <param name="scores16">512 logits (stride 16)</param><param name="scores32">384 logits (stride 32)</param>
-    /// <param name="boxes16">512 × 16 regressions</param><param name="boxes32">384 × 16 regressions</param>
-    public static List<FaceDetection> Decode(ReadOnlySpan<float> scores16, ReadOnlySpan<float> scores32, ReadOnlySpan<float> boxes16, ReadOnlySpan<float> boxes32,
-        float minScore, float iouThreshold)
+    /// <summary>
+    /// Appends the candidates of one batch item above <paramref name="minScore"/> to <paramref name="candidates"/>,
+    /// mapped to frame pixels by <paramref name="toFrame"/> (a scale and translation). With <paramref name="keepInside"/>
+    /// set, a box that crosses it is dropped: a face cut by a tile's edge is found whole in the neighbouring tile.
+    /// </summary>
+    public static void AddCandidates(ReadOnlySpan<float> scores16, ReadOnlySpan<float> scores32, ReadOnlySpan<float> boxes16, ReadOnlySpan<float> boxes32,
+        Affine2D toFrame, float minScore, Rect2f? keepInside, List<FaceDetection> candidates)
     {
-        var candidates = new List<FaceDetection>();
+        // Compare logits, not probabilities: one exp per candidate instead of per anchor.
+        var minLogit = MathF.Log(minScore / (1 - minScore));
+        Span<Point2f> keypoints = stackalloc Point2f[FaceKeypoints.Count];
         for (var i = 0; i < Anchors.Length; i++)
         {
-            var first = i < scores16.Length;
-            var logit = first ? scores16[i] : scores32[i - scores16.Length];
-            var score = 1f / (1f + MathF.Exp(-Math.Clamp(logit, -100f, 100f)));
-            if (score < minScore) continue;
-            var r = first ? boxes16.Slice(i * Regressors, Regressors) : boxes32.Slice((i - scores16.Length) * Regressors, Regressors);
+            var first = i < Stride16Anchors;
+            var logit = first ? scores16[i] : scores32[i - Stride16Anchors];
+            if (logit < minLogit) continue;
+            var r = first ? boxes16.Slice(i * Regressors, Regressors) : boxes32.Slice((i - Stride16Anchors) * Regressors, Regressors);
             var anchor = Anchors[i];
-            float cx = anchor.X + r[0], cy = anchor.Y + r[1], w = r[2], h = r[3];
-            var keypoints = new Point2f[KeypointCount];
-            for (var k = 0; k < KeypointCount; k++)
-                keypoints[k] = new Point2f(anchor.X + r[4 + 2 * k], anchor.Y + r[5 + 2 * k]);
-            candidates.Add(new FaceDetection(new Rect2f(cx - w / 2, cy - h / 2, w, h), score, keypoints));
+            var centre = toFrame.Apply(anchor.X + r[0], anchor.Y + r[1]);
+            float w = r[2] * toFrame.Scale, h = r[3] * toFrame.Scale;
+            var box = new Rect2f(centre.X - w / 2, centre.Y - h / 2, w, h);
+            if (keepInside is { } inside && (box.Left < inside.Left || box.Top < inside.Top || box.Right > inside.Right || box.Bottom > inside.Bottom))
+                continue;
+            for (var k = 0; k < FaceKeypoints.Count; k++)
+                keypoints[k] = toFrame.Apply(anchor.X + r[4 + 2 * k], anchor.Y + r[5 + 2 * k]);
+            var score = 1f / (1f + MathF.Exp(-Math.Clamp(logit, -100f, 100f)));
+            candidates.Add(new FaceDetection(box, score, keypoints));
         }
-        return WeightedNonMaxSuppression(candidates, iouThreshold);
     }
 
-    /// <summary>Clusters overlapping boxes around the best one and averages each cluster weighted by score (steadier than plain NMS).</summary>
-    public static List<FaceDetection> WeightedNonMaxSuppression(List<FaceDetection> candidates, float iouThreshold)
+    private static readonly Comparison<FaceDetection> ByScoreDescending = (a, b) => b.Score.CompareTo(a.Score);
+
+    /// <summary>
+    /// Clusters overlapping boxes around the best remaining one and averages each cluster weighted by score, which
+    /// is steadier from frame to frame than keeping the single best box. Sorts <paramref name="candidates"/> in place.
+    /// </summary>
+    public static void WeightedNonMaxSuppression(List<FaceDetection> candidates, float iouThreshold, List<FaceDetection> faces, List<bool> taken)
     {
-        var remaining = candidates.OrderByDescending(c => c.Score).ToList();
-        var result = new List<FaceDetection>();
-        while (remaining.Count > 0)
+        candidates.Sort(ByScoreDescending);
+        taken.Clear();
+        for (var i = 0; i < candidates.Count; i++) taken.Add(false);
+        for (var i = 0; i < candidates.Count; i++)
         {
-            var best = remaining[0];
-            var cluster = remaining.Where(c => Iou(best.Box, c.Box) > iouThreshold).ToList();
-            remaining.RemoveAll(cluster.Contains);
-            float total = cluster.Sum(c => c.Score), x = 0, y = 0, w = 0, h = 0;
-            var keypoints = new Point2f[best.Keypoints.Length];
-            foreach (var c in cluster)
+            if (taken[i]) continue;
+            var best = candidates[i];
+            float total = 0, x = 0, y = 0, w = 0, h = 0;
+            var keypoints = new FaceKeypoints();
+            for (var j = i; j < candidates.Count; j++)
             {
-                var weight = c.Score / total;
-                x += c.Box.X * weight; y += c.Box.Y * weight; w += c.Box.Width * weight; h += c.Box.Height * weight;
-                for (var k = 0; k < keypoints.Length; k++)
-                    keypoints[k] = new Point2f(keypoints[k].X + c.Keypoints[k].X * weight, keypoints[k].Y + c.Keypoints[k].Y * weight);
+                if (taken[j] || Iou(best.Box, candidates[j].Box) <= iouThreshold) continue;
+                taken[j] = true;
+                var c = candidates[j];
+                total += c.Score;
+                x += c.Box.X * c.Score; y += c.Box.Y * c.Score; w += c.Box.Width * c.Score; h += c.Box.Height * c.Score;
+                for (var k = 0; k < FaceKeypoints.Count; k++)
+                    keypoints[k] = new Point2f(keypoints[k].X + c.Keypoints[k].X * c.Score, keypoints[k].Y + c.Keypoints[k].Y * c.Score);
             }
-            result.Add(new FaceDetection(new Rect2f(x, y, w, h), best.Score, keypoints));
+            for (var k = 0; k < FaceKeypoints.Count; k++)
+                keypoints[k] = new Point2f(keypoints[k].X / total, keypoints[k].Y / total);
+            faces.Add(new FaceDetection { Box = new Rect2f(x / total, y / total, w / total, h / total), Score = best.Score, Keypoints = keypoints });
         }
-        return result;
     }
 
     public static float Iou(Rect2f a, Rect2f b)
