@@ -14,6 +14,9 @@ public static class ImageFile
     /// <summary>Default cap on decoded pixels: 40 megapixels (a 7952×5304 photo), far above any camera frame.</summary>
     public const long DefaultMaxPixels = 40_000_000;
 
+    /// <summary>Smaller images cannot hold a face the detector can find (its smallest faces span about 20 px).</summary>
+    public const int MinSide = 20;
+
     /// <summary>How much of the file is read to find the size: JPEG headers with large EXIF blocks need tens of KB.</summary>
     private const int HeaderBytes = 256 * 1024;
 
@@ -30,6 +33,8 @@ public static class ImageFile
             ?? throw new ImageFileException(path, "not a readable image: no JPEG, PNG, BMP or WebP header (or the header is damaged)");
         if (header.Width <= 0 || header.Height <= 0)
             throw new ImageFileException(path, $"{header.Format} header gives an empty size {header.Width}x{header.Height}");
+        if (header.Width < MinSide || header.Height < MinSide)
+            throw new ImageFileException(path, $"{header.Format} image is {header.Width}x{header.Height}, too small to hold a face (at least {MinSide}x{MinSide})");
         if ((long)header.Width * header.Height > maxPixels)
             throw new ImageFileException(path, $"{header.Format} image is {header.Width}x{header.Height} = {(long)header.Width * header.Height / 1e6:F1} megapixels, over the cap of {maxPixels / 1e6:F1} megapixels; refused before decoding");
         var image = Cv2.ImRead(path, ImreadModes.Color);

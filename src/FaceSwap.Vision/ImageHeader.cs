@@ -5,10 +5,12 @@ namespace FaceSwap.Vision;
 /// <summary>Reads an image's size from its header, before any decoding, so oversized images are refused cheaply.</summary>
 public static class ImageHeader
 {
+    private static ReadOnlySpan<byte> PngSignature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
     /// <summary>Format and size of a JPEG, PNG, BMP or WebP file; null for anything else or a damaged header.</summary>
     public static (string Format, int Width, int Height)? Read(ReadOnlySpan<byte> head)
     {
-        if (head.Length >= 24 && head[..8].SequenceEqual("\x89PNG\r\n\x1a\n"u8))
+        if (head.Length >= 24 && head[..8].SequenceEqual(PngSignature))
             return ("PNG", BinaryPrimitives.ReadInt32BigEndian(head[16..]), BinaryPrimitives.ReadInt32BigEndian(head[20..]));
         if (head.Length >= 26 && head[0] == 'B' && head[1] == 'M')
             return ("BMP", BinaryPrimitives.ReadInt32LittleEndian(head[18..]), Math.Abs(BinaryPrimitives.ReadInt32LittleEndian(head[22..])));

@@ -51,6 +51,11 @@ public sealed class ModelSession : IDisposable
                 if (options.WarmUp) result.WarmUp();
                 return result;
             }
+            catch (OnnxRuntimeException e) when (provider == ExecutionProvider.Cpu)
+            {
+                // CPU always starts: a failure there is the model's, not the provider's.
+                throw new ModelStoreException(path, $"not a loadable ONNX model: {e.Message}", e);
+            }
             catch (OnnxRuntimeException e)
             {
                 logger.LogWarning(e, "{Model}: {Provider} failed to start ({Reason}); trying the next provider", name, provider, e.Message);
