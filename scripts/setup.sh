@@ -19,8 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# onnx.proto from Debian's libonnx-dev (unpacked, not installed).
+# onnx.proto from Debian's libonnx-dev, and scikit-image's sample photos from python3-skimage (unpacked, not installed).
 bash scripts/fetch-onnx-proto.sh
+bash scripts/fetch-skimage-data.sh
 
 # npm packages (pinned, integrity-checked by npm ci against package-lock.json).
 stamp="tools/tfjs/node_modules/.fsc-lock.sha256"

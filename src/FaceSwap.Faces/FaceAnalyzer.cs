@@ -29,10 +29,10 @@ public sealed class FaceAnalyzer : IDisposable
     /// <summary>Faces whose FaceMesh presence falls below this are dropped: the detector's box held no face.</summary>
     public float MinPresence { get; init; } = 0.5f;
 
-    public static FaceAnalyzer Open(ModelStore store, InferenceOptions inference, DetectorOptions detector, ILogger logger, Normalization? embedderNormalize = null) =>
+    public static FaceAnalyzer Open(ModelStore store, InferenceOptions inference, DetectorOptions detector, ILogger logger) =>
         new(new Detector(ModelSession.Open(store, Detector.ModelName, inference, logger), detector),
             new Landmarker(ModelSession.Open(store, Landmarker.ModelName, inference, logger)),
-            new Embedder(ModelSession.Open(store, Embedder.ModelName, inference, logger), embedderNormalize));
+            new Embedder(ModelSession.Open(store, Embedder.ModelName, inference, logger)));
 
     /// <summary>Each model and the execution provider it really runs on.</summary>
     public IEnumerable<(string Model, ExecutionProvider Provider)> Providers =>

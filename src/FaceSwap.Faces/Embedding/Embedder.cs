@@ -16,15 +16,18 @@ public sealed class Embedder : IDisposable
     private readonly ModelSession _model;
     private readonly BoundInference _bound;
     private readonly Normalization _normalize;
+    private readonly bool _flipAverage;
+    private static readonly Affine2D Mirror = new(-1, 0, Size, 0, 1, 0);
 
-    /// <param name="normalize">input normalisation; the manifest's when null</param>
-    public Embedder(ModelSession model, Normalization? normalize = null)
+    /// <param name="flipAverage">embed the face and its mirror image in one batch and add the two: the usual test-time augmentation of face recognition, which makes the embedding blind to mirroring</param>
+    public Embedder(ModelSession model, bool flipAverage = true)
     {
         if (model.Manifest.Preset != ModelName)
             throw new ArgumentException($"the embedder runs preset '{ModelName}', got model '{model.Name}' (preset '{model.Manifest.Preset}')");
         _model = model;
-        _bound = model.Bind();
-        _normalize = normalize ?? model.Manifest.Inputs[0].Normalize!;
+        _flipAverage = flipAverage;
+        _bound = model.Bind(flipAverage ? 2 : 1);
+        _normalize = model.Manifest.Inputs[0].Normalize!;
         Dimension = (int)model.Manifest.Outputs[0].Shape[^1];
     }
 
@@ -34,11 +37,19 @@ public sealed class Embedder : IDisposable
     /// <param name="frameToAligned">frame pixel → ArcFace 112×112 template pixel</param>
     public void Embed(BgrImage frame, Affine2D frameToAligned, Span<float> embedding)
     {
-        AffineSampler.SampleRgb(frame, frameToAligned.Inverse(), _bound.Input(), Size, Size, _normalize.Scale, _normalize.Offset);
+        var toFrame = frameToAligned.Inverse();
+        var input = _bound.Input().AsSpan();
+        AffineSampler.SampleRgb(frame, toFrame, input, Size, Size, _normalize.Scale, _normalize.Offset);
+        if (_flipAverage)
+            AffineSampler.SampleRgb(frame, toFrame.After(Mirror), input[(Size * Size * 3)..], Size, Size, _normalize.Scale, _normalize.Offset);
         _bound.Run();
-        var output = _bound.Output().AsSpan(0, Dimension);
-        var norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(output));
-        for (var i = 0; i < Dimension; i++) embedding[i] = output[i] / norm;
+        var output = _bound.Output().AsSpan();
+        var sum = embedding[..Dimension];
+        output[..Dimension].CopyTo(sum);
+        if (_flipAverage)
+            System.Numerics.Tensors.TensorPrimitives.Add(sum, output.Slice(Dimension, Dimension), sum);
+        var norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(sum));
+        System.Numerics.Tensors.TensorPrimitives.Divide(sum, norm, sum);
     }
 
     public static float Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a, b);

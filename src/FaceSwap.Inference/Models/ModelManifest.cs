@@ -42,6 +42,7 @@ public sealed record Normalization(float Scale, float Offset)
 {
     public static readonly Normalization ZeroToOne = new(1f / 255f, 0f);
     public static readonly Normalization MinusOneToOne = new(1f / 127.5f, -1f);
+    public static readonly Normalization Raw = new(1f, 0f);
 }
 
 /// <summary>Where a converted model came from: npm package, version, file and the hashes of every source file.</summary>
