@@ -9,7 +9,7 @@ public sealed record GroundTruthImage(string Path, int Width, int Height, IReadO
 {
     public static IReadOnlyList<GroundTruthImage> Load()
     {
-        var file = Environment.GetEnvironmentVariable("FSC_GROUND_TRUTH") is { Length: > 0 } other ? other : System.IO.Path.Combine(AppContext.BaseDirectory, "GroundTruth", "faces.json");
+        var file = System.IO.Path.Combine(AppContext.BaseDirectory, "GroundTruth", "faces.json");
         using var json = JsonDocument.Parse(File.ReadAllBytes(file));
         return json.RootElement.GetProperty("images").EnumerateArray().Select(image =>
         {
