@@ -4,12 +4,14 @@ using FaceSwap.Inference.Models;
 namespace FaceSwap.Cli.Tests;
 
 /// <summary>What a user of <c>fsc models</c> sees: exit codes and messages, run in-process.</summary>
+// fsc writes to Console, which the tests redirect: one collection, so they never run at once.
+[Collection("console")]
 public sealed class ModelsCommandTests : IDisposable
 {
     private readonly TestPaths.TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    private static (int Exit, string Out, string Err) Fsc(params string[] args)
+    internal static (int Exit, string Out, string Err) Fsc(params string[] args)
     {
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
         var (oldOut, oldErr) = (Console.Out, Console.Error);
