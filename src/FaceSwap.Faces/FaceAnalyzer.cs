@@ -10,7 +10,7 @@ using OpenCvSharp;
 
 namespace FaceSwap.Faces;
 
-/// <summary>Detector → Landmarker → Aligner → Embedder over one frame: the face-analysis engine, free of Akka.</summary>
+/// <summary>Detector → Landmarker → Aligner → Embedder over one frame: the face-analysis engine, free of Akka. Owns its stages and their sessions.</summary>
 public sealed class FaceAnalyzer : IDisposable
 {
     private readonly List<FaceDetection> _detections = [];

@@ -20,7 +20,7 @@ public sealed class FaceAnalysisAccuracyTests(AnalyzerFixture fixture, ITestOutp
         {
             using var mat = ImageFile.ReadBgr(image.Path);
             var boxes = fixture.Analyzer.Analyze(BgrImage.Of(mat)).Select(f => f.Detection.Box).ToList();
-            var (hits, extra) = Match(image, boxes);
+            var (hits, extra) = GroundTruthImage.Match(image.Faces, image.Ignore, boxes, MatchIou);
             labelled += image.Faces.Count;
             found += hits;
             falseBoxes += extra.Count;
@@ -43,20 +43,6 @@ public sealed class FaceAnalysisAccuracyTests(AnalyzerFixture fixture, ITestOutp
         var found = fixture.Analyzer.Analyze(BgrImage.Of(mat));
         Assert.Equal(faces, found.Count);
         if (faces == 1) Assert.True(BlazeFaceDecoder.Iou(found[0].Detection.Box, image.Faces[0]) >= MatchIou);
-    }
-
-    /// <summary>Greedy one-to-one matching; a detection on an ignore box is neither a hit nor a false box.</summary>
-    private static (int Hits, List<Rect2f> FalseBoxes) Match(GroundTruthImage image, List<Rect2f> boxes)
-    {
-        var free = image.Faces.ToList();
-        var falseBoxes = new List<Rect2f>();
-        foreach (var box in boxes)
-        {
-            var best = free.OrderByDescending(f => BlazeFaceDecoder.Iou(f, box)).FirstOrDefault();
-            if (free.Count > 0 && BlazeFaceDecoder.Iou(best, box) >= MatchIou) free.Remove(best);
-            else if (!image.Ignore.Any(i => BlazeFaceDecoder.Iou(i, box) >= MatchIou)) falseBoxes.Add(box);
-        }
-        return (image.Faces.Count - free.Count, falseBoxes);
     }
 
     [Fact]
