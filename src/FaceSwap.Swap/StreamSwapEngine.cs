@@ -1,0 +1,177 @@
+using FaceSwap.Faces;
+using FaceSwap.Faces.Alignment;
+using FaceSwap.Faces.Detection;
+using FaceSwap.Faces.Landmarks;
+using FaceSwap.Swap.Tracking;
+using FaceSwap.Vision;
+using OpenCvSharp;
+
+namespace FaceSwap.Swap;
+
+public sealed record StreamEngineOptions
+{
+    /// <summary>Run the detector on every Nth frame; in between, each face is re-fitted from its own landmarks.</summary>
+    public int DetectEvery { get; init; } = 5;
+    /// <summary>A track whose FaceMesh presence falls below this is dropped, and the next frame detects again.</summary>
+    public float MinPresence { get; init; } = 0.5f;
+    /// <summary>A detection continues a track when their boxes overlap this much.</summary>
+    public float MatchIou { get; init; } = 0.3f;
+    public float FramesPerSecond { get; init; } = 30;
+    /// <summary>One-Euro parameters for the landmarks: cutoff (Hz) at rest, and how fast it opens with speed.</summary>
+    public float SmoothingMinCutoff { get; init; } = 1.0f;
+    public float SmoothingBeta { get; init; } = 0.05f;
+    public FaceSelection Selection { get; init; } = new();
+    public SwapOptions Swap { get; init; } = new();
+}
+
+public readonly record struct FrameResult(bool Detected, int Faces, int Swapped);
+
+/// <summary>
+/// The per-stream engine, the unit the cluster hosts: detect every N frames and track in between, smooth the
+/// landmarks, select faces, and swap the source in. The source's mesh and texture are prepared once.
+/// </summary>
+public sealed class StreamSwapEngine
+{
+    private readonly FaceAnalyzer _analyzer;
+    private readonly SourceFace _source;
+    private readonly MeshSwapper _swapper;
+    private readonly List<FaceTrack> _tracks = [];
+    private readonly List<FaceDetection> _detections = [];
+    private readonly Point2f[] _template = Aligner.Template(FaceSwap.Faces.Embedding.Embedder.Size);
+    private int _frame;
+    private int _nextTrackId;
+    private bool _detectNext = true;
+
+    public StreamSwapEngine(FaceAnalyzer analyzer, SourceFace source, StreamEngineOptions? options = null)
+    {
+        _analyzer = analyzer;
+        _source = source;
+        Options = options ?? new StreamEngineOptions();
+        _swapper = new MeshSwapper(Options.Swap);
+    }
+
+    public StreamEngineOptions Options { get; }
+    public IReadOnlyList<FaceTrack> Tracks => _tracks;
+
+    /// <summary>Analyses <paramref name="frame"/>, and swaps the selected faces in place.</summary>
+    public FrameResult Process(Mat frame)
+    {
+        var image = BgrImage.Of(frame);
+        var detect = _detectNext || _frame % Math.Max(1, Options.DetectEvery) == 0;
+        _frame++;
+        var lost = false;
+        if (detect) Detect(image);
+        else lost = Track(image);
+        _detectNext = lost || _tracks.Count == 0;
+
+        var swapped = 0;
+        foreach (var track in Selected())
+        {
+            _swapper.Swap(frame, _source, track.Landmarks.Mesh);
+            swapped++;
+        }
+        return new FrameResult(detect, _tracks.Count, swapped);
+    }
+
+    private void Detect(BgrImage image)
+    {
+        _analyzer.Detector.Detect(image, _detections);
+        var continued = new List<FaceTrack>();
+        foreach (var detection in _detections)
+        {
+            var track = _tracks.Where(t => !continued.Contains(t))
+                .Select(t => (Track: t, Iou: BlazeFaceDecoder.Iou(MeshBox(t.Landmarks), detection.Box)))
+                .Where(m => m.Iou >= Options.MatchIou).OrderByDescending(m => m.Iou).Select(m => m.Track).FirstOrDefault()
+                ?? new FaceTrack(_nextTrackId++, Options.SmoothingMinCutoff, Options.SmoothingBeta);
+            // A continued track keeps fitting from its own landmarks: re-fitting from the detector's box would
+            // make the crop, and so the landmarks, jump every Nth frame.
+            var crop = track.Age > 0 ? FromLandmarks(track.Landmarks) : detection;
+            if (!Fit(image, track, crop)) continue;
+            if (Options.Selection.NeedsEmbeddings) Embed(image, track);
+            continued.Add(track);
+        }
+        _tracks.Clear();
+        _tracks.AddRange(continued);
+    }
+
+    /// <summary>Re-fits every track from its own landmarks; true when one was lost (the next frame detects).</summary>
+    private bool Track(BgrImage image)
+    {
+        var lost = false;
+        for (var i = _tracks.Count - 1; i >= 0; i--)
+            if (!Fit(image, _tracks[i], FromLandmarks(_tracks[i].Landmarks)))
+            {
+                _tracks.RemoveAt(i);
+                lost = true;
+            }
+        return lost;
+    }
+
+    /// <summary>Runs FaceMesh for the track on <paramref name="crop"/>, and smooths the result; false when the face is gone.</summary>
+    private bool Fit(BgrImage image, FaceTrack track, in FaceDetection crop)
+    {
+        var landmarks = track.Landmarks;
+        _analyzer.Landmarker.Process(image, crop, landmarks);
+        if (landmarks.Presence < Options.MinPresence) return false;
+        var coordinates = track.Coordinates;
+        for (var i = 0; i < FaceLandmarks.Count; i++)
+        {
+            coordinates[3 * i] = landmarks.Mesh[i].X;
+            coordinates[3 * i + 1] = landmarks.Mesh[i].Y;
+            coordinates[3 * i + 2] = landmarks.Mesh[i].Z;
+        }
+        track.Filter.Update(coordinates, 1 / Options.FramesPerSecond);
+        for (var i = 0; i < FaceLandmarks.Count; i++)
+            landmarks.Mesh[i] = new Point3f(coordinates[3 * i], coordinates[3 * i + 1], coordinates[3 * i + 2]);
+        track.Age++;
+        return true;
+    }
+
+    private void Embed(BgrImage image, FaceTrack track)
+    {
+        Span<Point2f> five = stackalloc Point2f[5];
+        Aligner.FivePoints(track.Landmarks.Mesh, five);
+        track.Embedding ??= new float[_analyzer.Embedder.Dimension];
+        _analyzer.Embedder.Embed(image, Aligner.Similarity(five, _template), track.Embedding);
+    }
+
+    private IEnumerable<FaceTrack> Selected()
+    {
+        var selection = Options.Selection;
+        return selection.Mode switch
+        {
+            SelectionMode.Largest => _tracks.OrderByDescending(t => MeshBox(t.Landmarks).Width).Take(1),
+            SelectionMode.Leftmost => _tracks.OrderBy(t => MeshBox(t.Landmarks).X).Take(1),
+            SelectionMode.Reference => _tracks.Where(t => t.Embedding is not null && selection.ReferenceEmbedding is not null
+                && FaceSwap.Faces.Embedding.Embedder.Cosine(t.Embedding, selection.ReferenceEmbedding) >= selection.Threshold),
+            _ => _tracks,
+        };
+    }
+
+    /// <summary>The box around the mesh, with the eye centres as keypoints: the crop FaceMesh gets on a tracked frame (MediaPipe re-fits the same way).</summary>
+    private static FaceDetection FromLandmarks(FaceLandmarks landmarks)
+    {
+        var box = MeshBox(landmarks);
+        // The landmark box spans brow to chin and cheek to cheek, about 1.2 times the detector's box.
+        const float DetectorScale = 1 / 1.2f;
+        var centre = new Point2f(box.X + box.Width / 2, box.Y + box.Height / 2);
+        var side = Math.Max(box.Width, box.Height) * DetectorScale;
+        Span<Point2f> five = stackalloc Point2f[5];
+        Aligner.FivePoints(landmarks.Mesh, five);
+        var detection = new FaceDetection { Box = new Rect2f(centre.X - side / 2, centre.Y - side / 2, side, side), Score = landmarks.Presence };
+        detection.Keypoints[FaceKeypoints.RightEye] = five[0];
+        detection.Keypoints[FaceKeypoints.LeftEye] = five[1];
+        return detection;
+    }
+
+    private static Rect2f MeshBox(FaceLandmarks landmarks)
+    {
+        float left = float.MaxValue, top = float.MaxValue, right = float.MinValue, bottom = float.MinValue;
+        foreach (var p in landmarks.Mesh)
+        {
+            left = MathF.Min(left, p.X); right = MathF.Max(right, p.X);
+            top = MathF.Min(top, p.Y); bottom = MathF.Max(bottom, p.Y);
+        }
+        return new Rect2f(left, top, right - left, bottom - top);
+    }
+}
