@@ -11,6 +11,7 @@ public static class FscApp
         {
             ModelsCommand.Create(),
             AnalyzeCommand.Create(),
+            IdentitiesCommand.Create(),
             DemoCommand.Create(),
         };
 }

@@ -12,15 +12,13 @@ public sealed record IdentityRecord(string Id, string Kind, string Description, 
 /// </summary>
 public sealed class IdentityStore(string directory)
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public string Directory { get; } = Path.GetFullPath(directory);
 
     public void Save(IdentityRecord record, SourceFace face)
     {
-        if (record.Id.Length == 0 || record.Id.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
-            throw new ArgumentException($"identity id '{record.Id}' must be letters, digits, '-' or '_'");
-        var folder = Path.Combine(Directory, record.Id);
+        var folder = Folder(record.Id);
         System.IO.Directory.CreateDirectory(folder);
         if (!Cv2.ImWrite(Path.Combine(folder, "face.png"), face.Texture))
             throw new IOException($"{folder}: could not write face.png");
@@ -30,7 +28,7 @@ public sealed class IdentityStore(string directory)
 
     public (IdentityRecord Record, SourceFace Face) Load(string id)
     {
-        var folder = Path.Combine(Directory, id);
+        var folder = Folder(id);
         if (!System.IO.Directory.Exists(folder))
             throw new FileNotFoundException($"{folder}: no identity '{id}' (make the demo's with 'fsc identities make-average')");
         var record = JsonSerializer.Deserialize<IdentityRecord>(File.ReadAllText(Path.Combine(folder, "identity.json")), Json)
@@ -41,4 +39,10 @@ public sealed class IdentityStore(string directory)
         if (texture.Empty()) throw new InvalidDataException($"{folder}/face.png is not a readable image");
         return (record, new SourceFace(texture, mesh.Select(p => new Point2f(p[0], p[1])).ToArray()));
     }
+
+    // Ids become folder names: nothing that could leave the store.
+    private string Folder(string id) =>
+        id.Length > 0 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? Path.Combine(Directory, id)
+            : throw new ArgumentException($"identity id '{id}' must be letters, digits, '-' or '_'");
 }
