@@ -6,8 +6,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 say() { printf 'setup: %s\n' "$*"; }
 
-# Debian packages: libgtk-3-0 for OpenCvSharp's native runtime (it links against GTK even headless).
-debs=(libgtk-3-0)
+# Debian packages: libgtk-3-0 for OpenCvSharp's native runtime (it links against GTK even headless);
+# ffmpeg (with ffprobe) for video file jobs: decoding, H.264 encoding, audio.
+debs=(libgtk-3-0 ffmpeg)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

@@ -12,6 +12,7 @@ public static class FscApp
             ModelsCommand.Create(),
             AnalyzeCommand.Create(),
             IdentitiesCommand.Create(),
+            SwapCommand.Create(),
             DemoCommand.Create(),
         };
 }

@@ -1,5 +1,6 @@
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.TfJs;
+using FaceSwap.Vision;
 
 namespace FaceSwap.Cli.Commands;
 
@@ -12,7 +13,7 @@ public static class CliErrors
         {
             return action();
         }
-        catch (Exception e) when (e is TfjsModelException or ModelStoreException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is TfjsModelException or ModelStoreException or ImageFileException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Console.Error.WriteLine($"fsc: error: {e.Message}");
             return 1;
