@@ -13,6 +13,7 @@ public static class FscApp
             AnalyzeCommand.Create(),
             IdentitiesCommand.Create(),
             SwapCommand.Create(),
+            EvalCommand.Create(),
             DemoCommand.Create(),
         };
 }
