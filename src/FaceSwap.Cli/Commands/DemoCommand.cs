@@ -7,8 +7,8 @@ using FaceSwap.Vision;
 namespace FaceSwap.Cli.Commands;
 
 /// <summary>
-/// <c>fsc demo</c>: builds the default pack and analyses the sample photos that @vladmandic/face-api ships,
-/// writing one annotated PNG per photo. Later the same command starts the embedded live cluster.
+/// <c>fsc demo</c>: builds the default pack, analyses the sample photos that @vladmandic/face-api ships (one
+/// annotated PNG per photo) and makes the demo identity, their average face. Later it starts the embedded cluster.
 /// </summary>
 public static class DemoCommand
 {
@@ -26,14 +26,17 @@ public static class DemoCommand
             DefaultValueFactory = _ => Path.Combine(RepositoryPaths.Root, ".cache", "demo"),
         };
         var providers = AnalyzeCommand.ProviderOption();
-        var command = new Command("demo", "Build the default model pack and analyse the sample photos.") { photos, pattern, output, providers };
+        var command = new Command("demo", "Build the default model pack, analyse the sample photos and make the average face.") { photos, pattern, output, providers };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             DefaultPackBuilder.Build(RepositoryPaths.NodeModules, new ModelStore(RepositoryPaths.ModelStore), progress: line => Console.WriteLine($"models: {line}"));
             var folder = parse.GetValue(photos)!;
             if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: photo folder not found");
             var files = Directory.GetFiles(folder, parse.GetValue(pattern)!).Order(StringComparer.Ordinal).ToArray();
-            return AnalyzeCommand.Run(files, parse.GetValue(output)!, json: false, DetectorOptions.Photos.TileSize, ImageFile.DefaultMaxPixels, parse.GetValue(providers)!);
+            var analyzed = AnalyzeCommand.Run(files, parse.GetValue(output)!, json: false, DetectorOptions.Photos.TileSize, ImageFile.DefaultMaxPixels, parse.GetValue(providers)!);
+            // The demo's source identity: the average of these faces, nobody's face.
+            IdentitiesCommand.MakeAverage(files, "average", IdentitiesCommand.DefaultStore, parse.GetValue(providers)!);
+            return analyzed;
         }));
         return command;
     }

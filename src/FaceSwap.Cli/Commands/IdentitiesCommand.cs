@@ -35,21 +35,26 @@ public static class IdentitiesCommand
             var folder = parse.GetValue(photos)!;
             if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: photo folder not found");
             var files = Directory.GetFiles(folder, parse.GetValue(pattern)!).Order(StringComparer.Ordinal).ToList();
-            using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
-            var models = new ModelStore(RepositoryPaths.ModelStore);
-            DefaultPackBuilder.Build(RepositoryPaths.NodeModules, models, progress: line => Console.WriteLine($"models: {line}"));
-            using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(parse.GetValue(providers)!) },
-                DetectorOptions.Photos, logging.CreateLogger("fsc"));
-            var result = AverageFaceBuilder.Build(analyzer, files, Console.WriteLine);
-            using var face = result.Face;
-            var record = new IdentityRecord(parse.GetValue(id)!, "synthetic-average",
-                $"average of {result.FacesUsed} near-frontal faces ({result.FacesSkipped} turned faces left out): nobody's face, so no one's likeness is swapped in without consent",
-                files.Select(Path.GetFileName).ToList()!, result.FacesUsed, DateTimeOffset.UtcNow);
-            var identities = new IdentityStore(parse.GetValue(store)!);
-            identities.Save(record, face);
-            Console.WriteLine($"identity '{record.Id}': average of {result.FacesUsed} faces -> {Path.Combine(identities.Directory, record.Id)}");
+            MakeAverage(files, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(providers)!);
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Builds the average face of <paramref name="files"/> and stores it as identity <paramref name="id"/>.</summary>
+    public static void MakeAverage(IReadOnlyList<string> files, string id, string store, string providers)
+    {
+        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
+        var models = new ModelStore(RepositoryPaths.ModelStore);
+        DefaultPackBuilder.Build(RepositoryPaths.NodeModules, models, progress: line => Console.WriteLine($"models: {line}"));
+        using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) }, DetectorOptions.Photos, logging.CreateLogger("fsc"));
+        var result = AverageFaceBuilder.Build(analyzer, files, Console.WriteLine);
+        using var face = result.Face;
+        var record = new IdentityRecord(id, "synthetic-average",
+            $"average of {result.FacesUsed} near-frontal faces ({result.FacesSkipped} turned faces left out): nobody's face, so no one's likeness is swapped in without consent",
+            files.Select(f => Path.GetFileName(f)).ToList(), result.FacesUsed, DateTimeOffset.UtcNow);
+        var identities = new IdentityStore(store);
+        identities.Save(record, face);
+        Console.WriteLine($"identity '{record.Id}': average of {result.FacesUsed} faces -> {Path.Combine(identities.Directory, record.Id)}");
     }
 }
