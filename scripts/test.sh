@@ -11,13 +11,14 @@ results="$root/.cache/test-results"
 rm -rf "$results"
 set +e
 dotnet test FaceSwapCluster.sln -c Release --no-build -nologo \
-  --logger "trx" --results-directory "$results" --logger "console;verbosity=normal" 2>&1 | tee "$results.log"
+  --results-directory "$results" --logger "console;verbosity=normal" 2>&1 | tee "$results.log"
 status=${PIPESTATUS[0]}
 set -e
-# One closing line over all test projects, in the plain 'N passed, N failed' form.
-count() { grep -hoE "$1=\"[0-9]+\"" "$results"/*.trx 2>/dev/null | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}'; }
-passed=$(count passed)
-failed=$(count failed)
+# One closing line over all test projects, in the plain 'N passed, N failed' form, summed from each
+# project's summary ("Total tests: 40" / "     Passed: 40" / "     Failed: 1").
+count() { awk -v key="$1:" '$1 == key && NF == 2 && $2 ~ /^[0-9]+$/ {s += $2} END {print s + 0}' "$results.log"; }
+passed=$(count Passed)
+failed=$(count Failed)
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 if [ "${passed:-0}" -eq 0 ] && [ "$status" -eq 0 ]; then
   echo "test: no test ran" >&2
