@@ -16,7 +16,7 @@ public class DefaultPackInferenceBenchmarks
     private RunOptions _run = null!;
     private readonly List<OrtValue> _values = [];
 
-    [Params("blazeface-back", "facemesh", "mobilefacenet", "selfie")]
+    [Params("blazeface-back", "facemesh", "mobilefacenet", "mobileface", "selfie")]
     public string Model { get; set; } = "";
 
     [GlobalSetup]

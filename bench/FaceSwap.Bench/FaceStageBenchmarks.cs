@@ -75,7 +75,7 @@ public class FaceStageBenchmarks
         _alignment = Aligner.Similarity(_five, _template);
     }
 
-    [Benchmark(Description = "embed (flip-averaged, batch 2)")]
+    [Benchmark(Description = "embed (MobileFace, flip-averaged, batch 2)")]
     public void Embed() => _embedder.Embed(_frame, _alignment, _embedding);
 
     [Benchmark(Description = "detect + landmarks")]

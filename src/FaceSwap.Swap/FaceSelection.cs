@@ -13,10 +13,10 @@ public enum SelectionMode
 }
 
 /// <summary>
-/// Which faces of a frame are swapped. The reference threshold is a MobileFaceNet cosine: between different people
-/// of the sample photos it reaches 0.989 (measured), so only values above that separate identities.
+/// Which faces of a frame are swapped. The reference threshold is a cosine of the embedder (MobileFace): between
+/// different people of the sample photos it stays at or below 0.55, a face and its mirror image give 0.93–0.95.
 /// </summary>
-public sealed record FaceSelection(SelectionMode Mode = SelectionMode.All, float[]? ReferenceEmbedding = null, float Threshold = 0.99f)
+public sealed record FaceSelection(SelectionMode Mode = SelectionMode.All, float[]? ReferenceEmbedding = null, float Threshold = 0.7f)
 {
     public bool NeedsEmbeddings => Mode == SelectionMode.Reference;
 }

@@ -42,7 +42,7 @@ public sealed class AnalyzeCommandTests : IDisposable
         var output = Path.Combine(_dir.Path, "out");
         var (exit, stdout, stderr) = ModelsCommandTests.Fsc("analyze", Sample(2), "-o", output);
         Assert.True(exit == 0, stderr);
-        Assert.Contains("models: blazeface-back on Cpu, facemesh on Cpu, mobilefacenet on Cpu", stdout);
+        Assert.Contains("models: blazeface-back on Cpu, facemesh on Cpu, mobileface on Cpu", stdout);
         Assert.Contains("3 face(s)", stdout);
         Assert.True(new FileInfo(Path.Combine(output, "sample2.faces.png")).Length > 100_000);
     }

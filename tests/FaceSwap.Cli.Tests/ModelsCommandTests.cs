@@ -58,7 +58,7 @@ public sealed class ModelsCommandTests : IDisposable
         var store = Path.Combine(_dir.Path, "store");
         var (exit, stdout, _) = Fsc("models", "build-default", "--store", store, "--node-modules", TestPaths.NodeModules);
         Assert.Equal(0, exit);
-        Assert.Contains("default pack: 4 converted, 0 up to date", stdout);
+        Assert.Contains("default pack: 5 converted, 0 up to date", stdout);
         (exit, stdout, _) = Fsc("models", "list", "--store", store);
         Assert.Equal(0, exit);
         foreach (var model in DefaultPack.Models)

@@ -32,12 +32,15 @@ const FACES_FILE = path.join(HERE, 'faces.json');
 //   mobilefacenet:  face/mobilefacenet.ts predict(): only resizes face.tensor, which is
 //                   the cutAndResize() output above, so already pixel / 255
 //   selfie:         segmentation/selfie.ts predict(): tf.div(resize, tf255)
+//   mobileface:     raw pixels 0..255, not Human's x/255: the graph subtracts and scales by itself (its first
+//                   ops, minusscalar0/mulscalar0, come from the MXNet original, becauseofAI/MobileFace)
 // (tf127 = 127.5, tf255 = 255, tf1 = 1: src/tfjs/constants.ts)
 const MODELS = [
   { name: 'blazeface-back', size: 256, divisor: 127.5, offset: -1, seed: 0x0b1a2e01 },
   { name: 'facemesh', size: 192, divisor: 255, offset: 0, seed: 0x0fa5e302 },
   { name: 'mobilefacenet', size: 112, divisor: 255, offset: 0, seed: 0x0f0b1103 },
   { name: 'selfie', size: 256, divisor: 255, offset: 0, seed: 0x05e1f404 },
+  { name: 'mobileface', size: 112, divisor: 1, offset: 0, seed: 0x0b0face5 },
 ];
 
 function fail(message) {

@@ -55,10 +55,19 @@ public static class DefaultPack
                 ["mobilefacenet.json"] = "bfbf27662ca1080dfd1b0a884aa166c135c1b7746b57385ecb44268828beb82a",
                 ["mobilefacenet.bin"] = "c60e392478df0a2fd756f9a230c9935a04d136e9d3bf12e99a850d4802806089",
             },
-            // Raw 0–255 pixels, not Human's x/255: on ArcFace-aligned crops x/255 keeps 86 % of identities rank-1 through
-            // flips, ±15° turns, gamma, blur and JPEG, raw pixels 100 % (FaceAnalysisAccuracyTests, see BENCHMARKS.md).
+            // Raw 0–255 pixels, not Human's x/255, which collapses every face onto one direction (cosine > 0.999);
+            // even raw, different people stay at cosine 0.94–1.00, so the embedder uses mobileface (see BENCHMARKS.md).
             Normalization.Raw,
             new Dictionary<string, string> { ["embeddings"] = "identity embedding, L2-normalised in the graph" }),
+        new("mobileface", "face-embedding", "models/mobileface.json",
+            new Dictionary<string, string>
+            {
+                ["mobileface.json"] = "b62d89d9e1401a2572e011e8691699f2432c1a6f56cda0dad7ddbdecacf1bbab",
+                ["mobileface.bin"] = "403b53d95120c93c8417951b05d816197aa1794372b47e7629801156c701be5c",
+            },
+            // The graph subtracts the mean and scales by itself (minusscalar0, mulscalar0 of the MXNet original).
+            Normalization.Raw,
+            new Dictionary<string, string> { ["batchnorm0/add_1"] = "identity embedding, 256 values, not normalised (becauseofAI/MobileFace)" }),
         new("selfie", "person-segmentation", "models/selfie.json",
             new Dictionary<string, string>
             {

@@ -45,6 +45,7 @@ public sealed partial class TfjsToOnnxConverter
         ["Mean"] = (c, n) => c.Reduce(n, "ReduceMean"),
         ["Max"] = (c, n) => c.Reduce(n, "ReduceMax"),
         ["ConcatV2"] = (c, n) => c.Concat(n),
+        ["MatMul"] = (c, n) => c.MatMul(n),
         ["Softmax"] = (c, n) => c.Softmax(n),
     };
 
@@ -333,6 +334,18 @@ public sealed partial class TfjsToOnnxConverter
         var shape = (int[])operands[0].Shape.Clone();
         shape[axis] = operands.Sum(v => v.Shape[axis]);
         return new Value(_graph.AddNode("Concat", inputs, node.Name, OnnxAttribute.Of("axis", (long)onnxAxis)), shape, nchw);
+    }
+
+    /// <summary>2-D matrix product; TF's transpose flags are not supported.</summary>
+    private Value MatMul(TfNode node)
+    {
+        if (node.Bool("transpose_a") || node.Bool("transpose_b")) throw Error(node, "transposed MatMul operands are not supported");
+        var a = Input(node, 0);
+        var b = Input(node, 1);
+        if (a.Rank != 2 || b.Rank != 2) throw Error(node, $"only 2-D MatMul is supported, got ranks {a.Rank} and {b.Rank}");
+        if (a.Shape[1] != b.Shape[0]) throw Error(node, $"inner sizes {a.Shape[1]} and {b.Shape[0]} differ");
+        var y = _graph.AddNode("MatMul", [As(a, false), As(b, false)], node.Name);
+        return new Value(y, [a.Shape[0], b.Shape[1]], Nchw: false);
     }
 
     private Value Softmax(TfNode node)
