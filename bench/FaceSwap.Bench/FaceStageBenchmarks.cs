@@ -5,6 +5,7 @@ using FaceSwap.Faces.Embedding;
 using FaceSwap.Faces.Landmarks;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;
+using FaceSwap.Swap.Evaluation;
 using FaceSwap.Vision;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenCvSharp;
@@ -47,10 +48,7 @@ public class FaceStageBenchmarks
         _embedder = new Embedder(_embedderModel);
         _embedding = new float[_embedder.Dimension];
 
-        using var astronaut = ImageFile.ReadBgr(Path.Combine(RepositoryPaths.Root, ".cache", "skimage", "astronaut.png"));
-        _frameMat = new Mat(480, 640, MatType.CV_8UC3, Scalar.All(0));
-        using (var resized = astronaut.Resize(new Size(480, 480)))
-            resized.CopyTo(_frameMat[new Rect(80, 0, 480, 480)]);
+        _frameMat = StillFrames.Astronaut640x480();
         _frame = BgrImage.Of(_frameMat);
         _photoMat = ImageFile.ReadBgr(Path.Combine(RepositoryPaths.SamplePhotos, "sample5.jpg"));
         _photo = BgrImage.Of(_photoMat);

@@ -4,6 +4,7 @@ using FaceSwap.Faces.Detection;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;
 using FaceSwap.Swap;
+using FaceSwap.Swap.Evaluation;
 using FaceSwap.Vision;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenCvSharp;
@@ -37,10 +38,7 @@ public class SwapBenchmarks
         using (var photos = FaceAnalyzer.Open(store, new InferenceOptions { IntraOpThreads = 1 }, DetectorOptions.Photos, NullLogger.Instance))
             _average = AverageFaceBuilder.Build(photos, Enumerable.Range(1, 6).Select(n => Path.Combine(RepositoryPaths.SamplePhotos, $"sample{n}.jpg")));
         _engine = new StreamSwapEngine(_analyzer, _average.Face, new StreamEngineOptions { Swap = new SwapOptions { Blend = Blend } });
-        using var astronaut = ImageFile.ReadBgr(Path.Combine(RepositoryPaths.Root, ".cache", "skimage", "astronaut.png"));
-        _still = new Mat(480, 640, MatType.CV_8UC3, Scalar.All(0));
-        using (var resized = astronaut.Resize(new Size(480, 480)))
-            resized.CopyTo(_still[new Rect(80, 0, 480, 480)]);
+        _still = StillFrames.Astronaut640x480();
         _frame = _still.Clone();
         if (_engine.Process(_frame).Swapped != 1) throw new InvalidOperationException("the benchmark frame should hold one swappable face");
     }

@@ -7,20 +7,10 @@ namespace FaceSwap.Swap.Tests;
 
 public sealed class StreamSwapEngineTests(SwapFixture fixture, ITestOutputHelper output) : IClassFixture<SwapFixture>
 {
-    /// <summary>scikit-image's astronaut letterboxed into 640×480: one face, as a camera frame.</summary>
-    public static Mat CameraFrame()
-    {
-        using var astronaut = ImageFile.ReadBgr(Path.Combine(TestPaths.Root, ".cache", "skimage", "astronaut.png"));
-        var frame = new Mat(480, 640, MatType.CV_8UC3, Scalar.All(0));
-        using var resized = astronaut.Resize(new Size(480, 480));
-        resized.CopyTo(frame[new Rect(80, 0, 480, 480)]);
-        return frame;
-    }
-
     [Fact]
     public void Still_sequence_keeps_landmarks_and_the_swapped_face_steady()
     {
-        using var still = CameraFrame();
+        using var still = StillFrames.Astronaut640x480();
         var smoothed = SwapEvaluation.StillSequence(fixture.Analyzer, fixture.Average.Face, still, new StreamEngineOptions(), noiseSigma: 1);
         output.WriteLine($"smoothed, noise 1: {smoothed}");
         // Heavier noise makes FaceMesh itself jitter: that is what the filter is for.

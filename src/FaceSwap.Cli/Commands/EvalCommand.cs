@@ -84,7 +84,7 @@ public static class EvalCommand
                 Console.WriteLine($"  swap cost per face (ms, 1920-px photo): {Distribution(list.Select(m => m.SwapMilliseconds))}");
             }
 
-            using var still = StillFrame();
+            using var still = StillFrames.Astronaut640x480();
             using (var streaming = FaceAnalyzer.Open(models, new InferenceOptions(), new DetectorOptions(), logging.CreateLogger("fsc")))
             {
                 var sequence = SwapEvaluation.StillSequence(streaming, identity, still, new StreamEngineOptions { Swap = options }, noiseSigma: 1);
@@ -109,15 +109,6 @@ public static class EvalCommand
         var sorted = values.Order().ToList();
         double At(double q) => sorted[(int)Math.Min(sorted.Count - 1, Math.Round(q * (sorted.Count - 1)))];
         return $"min {sorted[0]:F3}  p10 {At(0.1):F3}  p50 {At(0.5):F3}  p90 {At(0.9):F3}  p99 {At(0.99):F3}  max {sorted[^1]:F3}";
-    }
-
-    private static Mat StillFrame()
-    {
-        using var astronaut = ImageFile.ReadBgr(Path.Combine(RepositoryPaths.Root, ".cache", "skimage", "astronaut.png"));
-        var frame = new Mat(480, 640, MatType.CV_8UC3, Scalar.All(0));
-        using var resized = astronaut.Resize(new Size(480, 480));
-        resized.CopyTo(frame[new Rect(80, 0, 480, 480)]);
-        return frame;
     }
 
     /// <summary>A bar chart of the margins, with the acceptance line at 0.10.</summary>

@@ -32,7 +32,7 @@ public static class ModelsCommand
             DefaultValueFactory = _ => RepositoryPaths.NodeModules,
         };
         var force = new Option<bool>("--force") { Description = "Convert again even where the cached model is up to date." };
-        var command = new Command("build-default", "Convert the default pack (BlazeFace, FaceMesh, MobileFaceNet, selfie segmentation) from TF.js to ONNX.") { store, npm, force };
+        var command = new Command("build-default", "Convert the default pack (BlazeFace, FaceMesh, MobileFaceNet, MobileFace, selfie segmentation) from TF.js to ONNX.") { store, npm, force };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var target = new ModelStore(parse.GetValue(store)!);
