@@ -65,9 +65,9 @@ public sealed class StreamSwapEngine
         _detectNext = lost || _tracks.Count == 0;
 
         var swapped = 0;
-        foreach (var track in Selected())
+        foreach (var (track, source) in Selected())
         {
-            _swapper.Swap(frame, _source, track.Landmarks.Mesh);
+            _swapper.Swap(frame, source, track.Landmarks.Mesh);
             swapped++;
         }
         return new FrameResult(detect, _tracks.Count, swapped);
@@ -135,17 +135,31 @@ public sealed class StreamSwapEngine
         _analyzer.Embedder.Embed(image, Aligner.Similarity(five, _template), track.Embedding);
     }
 
-    private IEnumerable<FaceTrack> Selected()
+    /// <summary>The tracks to swap this frame, each with the source it gets.</summary>
+    private IEnumerable<(FaceTrack Track, SourceFace Source)> Selected()
     {
         var selection = Options.Selection;
-        return selection.Mode switch
+        switch (selection.Mode)
         {
-            SelectionMode.Largest => _tracks.OrderByDescending(t => MeshBox(t.Landmarks).Width).Take(1),
-            SelectionMode.Leftmost => _tracks.OrderBy(t => MeshBox(t.Landmarks).X).Take(1),
-            SelectionMode.Reference => _tracks.Where(t => t.Embedding is not null && selection.ReferenceEmbedding is not null
-                && FaceSwap.Faces.Embedding.Embedder.Cosine(t.Embedding, selection.ReferenceEmbedding) >= selection.Threshold),
-            _ => _tracks,
-        };
+            case SelectionMode.Largest:
+                return _tracks.OrderByDescending(t => MeshBox(t.Landmarks).Width).Take(1).Select(t => (t, _source));
+            case SelectionMode.Leftmost:
+                return _tracks.OrderBy(t => MeshBox(t.Landmarks).X).Take(1).Select(t => (t, _source));
+            case SelectionMode.Reference:
+                return _tracks.Where(t => t.Embedding is not null && selection.ReferenceEmbedding is not null
+                    && FaceSwap.Faces.Embedding.Embedder.Cosine(t.Embedding, selection.ReferenceEmbedding) >= selection.Threshold).Select(t => (t, _source));
+            case SelectionMode.Mapping:
+                var mapped = new List<(FaceTrack, SourceFace)>();
+                foreach (var track in _tracks.Where(t => t.Embedding is not null))
+                {
+                    var best = (selection.Mappings ?? []).Select(m => (Mapping: m, Cosine: FaceSwap.Faces.Embedding.Embedder.Cosine(track.Embedding!, m.TargetReference)))
+                        .Where(m => m.Cosine >= selection.Threshold).OrderByDescending(m => m.Cosine).FirstOrDefault();
+                    if (best.Mapping is not null) mapped.Add((track, best.Mapping.Source));
+                }
+                return mapped;
+            default:
+                return _tracks.Select(t => (t, _source));
+        }
     }
 
     /// <summary>The box around the mesh, with the eye centres as keypoints: the crop FaceMesh gets on a tracked frame (MediaPipe re-fits the same way).</summary>
