@@ -26,15 +26,16 @@ public static class EvalCommand
         var photoSources = new Option<bool>("--photo-sources") { Description = "Also use every face of the sample photos as a source, onto the faces of the other photos." };
         var json = new Option<string?>("--json") { Description = "Write every measurement as a JSON line to this file." };
         var plot = new Option<string?>("--plot") { Description = "Write a histogram of the identity margins to this PNG." };
+        var feather = new Option<float>("--feather") { Description = "Width of the feathered edge, as a fraction of the face's size.", DefaultValueFactory = _ => new SwapOptions().Feather };
         var blend = new Option<BlendMode>("--blend") { DefaultValueFactory = _ => BlendMode.Feather, Description = "Feather or Seamless." };
         var command = new Command("eval", "Measure the built-in swap on the sample photos: identity, landmarks, SSIM outside the face, jitter, flicker, cost.")
-            { identity, store, photoSources, json, plot, blend };
+            { identity, store, photoSources, json, plot, blend, feather };
         command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(identity)!, parse.GetValue(store)!, parse.GetValue(photoSources),
-            parse.GetValue(json), parse.GetValue(plot), parse.GetValue(blend))));
+            parse.GetValue(json), parse.GetValue(plot), new SwapOptions { Blend = parse.GetValue(blend), Feather = parse.GetValue(feather) })));
         return command;
     }
 
-    private static int Run(string identityId, string identityStore, bool photoSources, string? jsonPath, string? plotPath, BlendMode blend)
+    private static int Run(string identityId, string identityStore, bool photoSources, string? jsonPath, string? plotPath, SwapOptions options)
     {
         using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
         var models = new ModelStore(RepositoryPaths.ModelStore);
@@ -43,7 +44,6 @@ public static class EvalCommand
         using var identityFace = identity;
         var identityEmbedding = analyzer.Analyze(BgrImage.Of(identity.Texture)).FirstOrDefault()?.Embedding
             ?? throw new ImageFileException(Path.Combine(identityStore, identityId, "face.png"), "no face found in the identity's texture");
-        var options = new SwapOptions { Blend = blend };
 
         var photos = Enumerable.Range(1, 6).Select(n => Path.Combine(RepositoryPaths.SamplePhotos, $"sample{n}.jpg")).ToList();
         var images = photos.Select(p => ImageFile.ReadBgr(p)).ToList();

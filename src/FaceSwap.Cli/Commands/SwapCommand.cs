@@ -21,10 +21,11 @@ public static class SwapCommand
         var store = new Option<string>("--store") { Description = "Identity store folder.", DefaultValueFactory = _ => IdentitiesCommand.DefaultStore };
         var select = new Option<SelectionMode>("--select") { Description = "Which faces to swap: All, Largest, Leftmost.", DefaultValueFactory = _ => SelectionMode.All };
         var detectEvery = new Option<int>("--detect-every") { Description = "Run the detector every N frames, track in between.", DefaultValueFactory = _ => 5 };
+        var feather = new Option<float>("--feather") { Description = "Width of the feathered edge, as a fraction of the face's size.", DefaultValueFactory = _ => new SwapOptions().Feather };
         var blend = new Option<BlendMode>("--blend") { Description = "Feather or Seamless.", DefaultValueFactory = _ => BlendMode.Feather };
         var providers = AnalyzeCommand.ProviderOption();
         var command = new Command("swap", "Swap a source identity into an image or a video file: every frame processed, resolution, frame rate and audio kept, output labelled.")
-            { identity, target, output, store, select, detectEvery, blend, providers };
+            { identity, target, output, store, select, detectEvery, blend, feather, providers };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             var (record, source) = new IdentityStore(parse.GetValue(store)!).Load(parse.GetValue(identity)!);
@@ -38,7 +39,7 @@ public static class SwapCommand
             {
                 DetectEvery = parse.GetValue(detectEvery),
                 Selection = new FaceSelection(parse.GetValue(select)),
-                Swap = new SwapOptions { Blend = parse.GetValue(blend) },
+                Swap = new SwapOptions { Blend = parse.GetValue(blend), Feather = parse.GetValue(feather) },
             };
             var progress = new ProgressBar();
             var result = FileSwapJob.Run(analyzer, face, targetPath, parse.GetValue(output)!, options, progress.Report);
