@@ -36,7 +36,7 @@ public static class AnalyzeCommand
 
     internal static int Run(string[] images, string? outputDir, bool json, int tile, long maxPixels, string providers)
     {
-        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
+        using var logging = CliLogging.Create();
         var logger = logging.CreateLogger("fsc");
         var store = new ModelStore(RepositoryPaths.ModelStore);
         using var analyzer = FaceAnalyzer.Open(store, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) },

@@ -37,7 +37,7 @@ public static class EvalCommand
 
     private static int Run(string identityId, string identityStore, bool photoSources, string? jsonPath, string? plotPath, SwapOptions options)
     {
-        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
+        using var logging = CliLogging.Create();
         var models = new ModelStore(RepositoryPaths.ModelStore);
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions(), DetectorOptions.Photos, logging.CreateLogger("fsc"));
         var (record, identity) = new IdentityStore(identityStore).Load(identityId);

@@ -44,7 +44,7 @@ public static class IdentitiesCommand
     /// <summary>Builds the average face of <paramref name="files"/> and stores it as identity <paramref name="id"/>.</summary>
     public static void MakeAverage(IReadOnlyList<string> files, string id, string store, string providers)
     {
-        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
+        using var logging = CliLogging.Create();
         var models = new ModelStore(RepositoryPaths.ModelStore);
         DefaultPackBuilder.Build(RepositoryPaths.NodeModules, models, progress: line => Console.WriteLine($"models: {line}"));
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) }, DetectorOptions.Photos, logging.CreateLogger("fsc"));

@@ -31,7 +31,7 @@ public static class SwapCommand
             var (record, source) = new IdentityStore(parse.GetValue(store)!).Load(parse.GetValue(identity)!);
             using var face = source;
             var targetPath = parse.GetValue(target)!;
-            using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning));
+            using var logging = CliLogging.Create();
             var models = new ModelStore(RepositoryPaths.ModelStore);
             using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(parse.GetValue(providers)!) },
                 FileSwapJob.IsImage(targetPath) ? DetectorOptions.Photos : new DetectorOptions(), logging.CreateLogger("fsc"));
