@@ -11,11 +11,4 @@ public sealed class FaceLandmarks
     public float Presence { get; set; }
     /// <summary>Maps the 192×192 model crop to the frame.</summary>
     public Affine2D CropToFrame { get; set; }
-
-    public FaceLandmarks Clone()
-    {
-        var copy = new FaceLandmarks { Presence = Presence, CropToFrame = CropToFrame };
-        Mesh.CopyTo(copy.Mesh, 0);
-        return copy;
-    }
 }

@@ -33,7 +33,6 @@ public sealed class OnnxGraphBuilder
     }
 
     public int Opset { get; }
-    public int NodeCount => _graph.Node.Count;
 
     /// <summary>Keeps <paramref name="name"/> free for a graph output that is written last.</summary>
     public void Reserve(string name) => _reserved.Add(name);

@@ -94,8 +94,6 @@ public sealed partial class TfjsToOnnxConverter
     /// <summary>Bumped whenever the converter's output for the same input changes, so cached packs are rebuilt.</summary>
     public const int ConverterVersion = 1;
 
-    public static IReadOnlyCollection<string> SupportedOps => Handlers.Keys;
-
     private IReadOnlyList<string> OutputNames()
     {
         if (_model.SignatureOutputs.Count > 0)
