@@ -29,7 +29,6 @@ public class FaceStageBenchmarks
     private readonly List<FaceDetection> _faces = new(16);
     private readonly FaceLandmarks _landmarks = new();
     private readonly Point2f[] _five = new Point2f[5];
-    private readonly Point2f[] _template = Aligner.Template(Embedder.Size);
     private float[] _embedding = null!;
     private Affine2D _alignment;
 
@@ -70,7 +69,7 @@ public class FaceStageBenchmarks
     public void Align()
     {
         Aligner.FivePoints(_landmarks.Mesh, _five);
-        _alignment = Aligner.Similarity(_five, _template);
+        _alignment = Aligner.Similarity(_five, Embedder.Template);
     }
 
     [Benchmark(Description = "embed (MobileFace, flip-averaged, batch 2)")]

@@ -43,14 +43,13 @@ public sealed class FaceAnalyzer : IDisposable
         Detector.Detect(frame, _detections);
         var faces = new List<Face>(_detections.Count);
         Span<Point2f> five = stackalloc Point2f[5];
-        var template = Aligner.Template(Embedder.Size);
         foreach (var detection in _detections)
         {
             var landmarks = new FaceLandmarks();
             Landmarker.Process(frame, detection, landmarks);
             if (landmarks.Presence < MinPresence) continue;
             Aligner.FivePoints(landmarks.Mesh, five);
-            var toTemplate = Aligner.Similarity(five, template);
+            var toTemplate = Aligner.Similarity(five, Embedder.Template);
             var embedding = new float[Embedder.Dimension];
             Embedder.Embed(frame, toTemplate, embedding);
             faces.Add(new Face(detection, landmarks, five.ToArray(), toTemplate, embedding));

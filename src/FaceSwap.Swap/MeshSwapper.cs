@@ -16,7 +16,7 @@ public sealed class MeshSwapper(SwapOptions? options = null)
     public Rect Swap(Mat frame, SourceFace source, ReadOnlySpan<Point3f> targetMesh)
     {
         if (frame.Type() != MatType.CV_8UC3) throw new ArgumentException($"frame must be 8-bit BGR, got {frame.Type()}");
-        var oval = Points(targetMesh, MeshTopology.FaceOval);
+        var oval = MeshTopology.Polygon(targetMesh, MeshTopology.FaceOval);
         var bounds = Cv2.BoundingRect(oval);
         var faceSize = Math.Max(bounds.Width, bounds.Height);
         var margin = (int)(faceSize * Options.Feather) + 2;
@@ -49,12 +49,12 @@ public sealed class MeshSwapper(SwapOptions? options = null)
     private Mat FaceMask(Point2f[] mesh, Size size, Mat coverage, int faceSize)
     {
         var mask = new Mat(size, MatType.CV_8UC1, Scalar.All(0));
-        Cv2.FillPoly(mask, [Points(mesh, MeshTopology.FaceOval)], Scalar.All(255));
+        Cv2.FillPoly(mask, [MeshTopology.Polygon(mesh, MeshTopology.FaceOval)], Scalar.All(255));
         Cv2.BitwiseAnd(mask, coverage, mask);
         if (Options.KeepEyesAndMouth)
         {
             using var openings = new Mat(size, MatType.CV_8UC1, Scalar.All(0));
-            Cv2.FillPoly(openings, [Points(mesh, MeshTopology.RightEye), Points(mesh, MeshTopology.LeftEye), Points(mesh, MeshTopology.MouthOpening)], Scalar.All(255));
+            Cv2.FillPoly(openings, [MeshTopology.Polygon(mesh, MeshTopology.RightEye), MeshTopology.Polygon(mesh, MeshTopology.LeftEye), MeshTopology.Polygon(mesh, MeshTopology.MouthOpening)], Scalar.All(255));
             var grow = Math.Max(1, faceSize / 60);
             using var kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(2 * grow + 1, 2 * grow + 1));
             Cv2.Dilate(openings, openings, kernel);
@@ -117,19 +117,5 @@ public sealed class MeshSwapper(SwapOptions? options = null)
         var centre = new Point(roi.X + box.X + box.Width / 2, roi.Y + box.Y + box.Height / 2);
         Cv2.SeamlessClone(patch, frame, patchMask, centre, result, SeamlessCloneFlags.NormalClone);
         result.CopyTo(frame);
-    }
-
-    private static Point[] Points(ReadOnlySpan<Point2f> mesh, ReadOnlySpan<int> indices)
-    {
-        var points = new Point[indices.Length];
-        for (var i = 0; i < indices.Length; i++) points[i] = new Point((int)MathF.Round(mesh[indices[i]].X), (int)MathF.Round(mesh[indices[i]].Y));
-        return points;
-    }
-
-    private static Point[] Points(ReadOnlySpan<Point3f> mesh, ReadOnlySpan<int> indices)
-    {
-        var points = new Point[indices.Length];
-        for (var i = 0; i < indices.Length; i++) points[i] = new Point((int)MathF.Round(mesh[indices[i]].X), (int)MathF.Round(mesh[indices[i]].Y));
-        return points;
     }
 }

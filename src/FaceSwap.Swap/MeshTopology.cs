@@ -5,7 +5,7 @@ namespace FaceSwap.Swap;
 /// (@vladmandic/human 3.3.6, src/face/facemeshcoords.ts: TRI468 and meshAnnotations; MIT, from MediaPipe, Apache-2.0).
 /// Generated from that file; do not edit by hand.
 /// </summary>
-public static class MeshTopology
+public static partial class MeshTopology
 {
     /// <summary>880 triangles over the mesh, three vertex indices each.</summary>
     public static ReadOnlySpan<int> Triangles =>

@@ -37,7 +37,6 @@ public sealed class StreamSwapEngine
     private readonly MeshSwapper _swapper;
     private readonly List<FaceTrack> _tracks = [];
     private readonly List<FaceDetection> _detections = [];
-    private readonly Point2f[] _template = Aligner.Template(FaceSwap.Faces.Embedding.Embedder.Size);
     private int _frame;
     private int _nextTrackId;
     private bool _detectNext = true;
@@ -129,10 +128,8 @@ public sealed class StreamSwapEngine
 
     private void Embed(BgrImage image, FaceTrack track)
     {
-        Span<Point2f> five = stackalloc Point2f[5];
-        Aligner.FivePoints(track.Landmarks.Mesh, five);
         track.Embedding ??= new float[_analyzer.Embedder.Dimension];
-        _analyzer.Embedder.Embed(image, Aligner.Similarity(five, _template), track.Embedding);
+        _analyzer.Embedder.Embed(image, track.Landmarks.Mesh, track.Embedding);
     }
 
     /// <summary>The tracks to swap this frame, each with the source it gets.</summary>

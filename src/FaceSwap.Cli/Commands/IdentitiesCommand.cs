@@ -35,18 +35,18 @@ public static class IdentitiesCommand
             var folder = parse.GetValue(photos)!;
             if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"{folder}: photo folder not found");
             var files = Directory.GetFiles(folder, parse.GetValue(pattern)!).Order(StringComparer.Ordinal).ToList();
+            DefaultPackBuilder.Build(RepositoryPaths.NodeModules, new ModelStore(RepositoryPaths.ModelStore), progress: line => Console.WriteLine($"models: {line}"));
             MakeAverage(files, parse.GetValue(id)!, parse.GetValue(store)!, parse.GetValue(providers)!);
             return 0;
         }));
         return command;
     }
 
-    /// <summary>Builds the average face of <paramref name="files"/> and stores it as identity <paramref name="id"/>.</summary>
+    /// <summary>Builds the average face of <paramref name="files"/> and stores it as identity <paramref name="id"/> (the pack must be built).</summary>
     public static void MakeAverage(IReadOnlyList<string> files, string id, string store, string providers)
     {
         using var logging = CliLogging.Create();
         var models = new ModelStore(RepositoryPaths.ModelStore);
-        DefaultPackBuilder.Build(RepositoryPaths.NodeModules, models, progress: line => Console.WriteLine($"models: {line}"));
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) }, DetectorOptions.Photos, logging.CreateLogger("fsc"));
         var result = AverageFaceBuilder.Build(analyzer, files, Console.WriteLine);
         using var face = result.Face;

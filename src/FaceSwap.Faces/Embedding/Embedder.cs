@@ -14,6 +14,9 @@ public sealed class Embedder : IDisposable
     public const string ModelName = "mobileface";
     public const int Size = 112;
 
+    /// <summary>The ArcFace template for this input size: where the five points go.</summary>
+    public static readonly OpenCvSharp.Point2f[] Template = FaceSwap.Faces.Alignment.Aligner.Template(Size);
+
     private readonly ModelSession _model;
     private readonly BoundInference _bound;
     private readonly Normalization _normalize;
@@ -51,6 +54,14 @@ public sealed class Embedder : IDisposable
             System.Numerics.Tensors.TensorPrimitives.Add(sum, output.Slice(Dimension, Dimension), sum);
         var norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(sum));
         System.Numerics.Tensors.TensorPrimitives.Divide(sum, norm, sum);
+    }
+
+    /// <summary>Embeds the face whose FaceMesh points are <paramref name="mesh"/>: five points, alignment, embedding.</summary>
+    public void Embed(BgrImage frame, ReadOnlySpan<OpenCvSharp.Point3f> mesh, Span<float> embedding)
+    {
+        Span<OpenCvSharp.Point2f> five = stackalloc OpenCvSharp.Point2f[5];
+        FaceSwap.Faces.Alignment.Aligner.FivePoints(mesh, five);
+        Embed(frame, FaceSwap.Faces.Alignment.Aligner.Similarity(five, Template), embedding);
     }
 
     public static float Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a, b);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using FaceSwap.Faces;
-using FaceSwap.Faces.Alignment;
 using FaceSwap.Faces.Embedding;
 using FaceSwap.Faces.Landmarks;
 using FaceSwap.Vision;
@@ -33,10 +32,8 @@ public static class SwapEvaluation
     {
         var swapper = new MeshSwapper(options);
         var results = new List<SwapMeasurement>();
-        var template = Aligner.Template(Embedder.Size);
         var landmarks = new FaceLandmarks();
         var embedding = new float[analyzer.Embedder.Dimension];
-        Span<Point2f> five = stackalloc Point2f[5];
         foreach (var target in targets)
         {
             using var frame = photo.Clone();
@@ -47,8 +44,7 @@ public static class SwapEvaluation
             // The output face, re-fitted from the target's detection: the same crop the target had.
             var image = BgrImage.Of(frame);
             analyzer.Landmarker.Process(image, target.Detection, landmarks);
-            Aligner.FivePoints(landmarks.Mesh, five);
-            analyzer.Embedder.Embed(image, Aligner.Similarity(five, template), embedding);
+            analyzer.Embedder.Embed(image, landmarks.Mesh, embedding);
 
             var iod = Distance(target.FivePoints[0], target.FivePoints[1]);
             var errors = landmarks.Mesh.Zip(target.Landmarks.Mesh, (a, b) => Distance(new Point2f(a.X, a.Y), new Point2f(b.X, b.Y))).Order().ToList();
@@ -64,7 +60,7 @@ public static class SwapEvaluation
     public static Mat OutsideFace(Size size, Point3f[] mesh)
     {
         var mask = new Mat(size, MatType.CV_8UC1, Scalar.All(255));
-        var oval = Ring(mesh, MeshTopology.FaceOval);
+        var oval = MeshTopology.Polygon(mesh, MeshTopology.FaceOval);
         var bounds = Cv2.BoundingRect(oval);
         using var face = new Mat(size, MatType.CV_8UC1, Scalar.All(0));
         Cv2.FillPoly(face, [oval], Scalar.All(255));
@@ -106,8 +102,8 @@ public static class SwapEvaluation
                 meshes.Add(mesh.Select(p => new Point2f(p.X, p.Y)).ToArray());
                 if (i == 0)
                 {
-                    Cv2.FillPoly(region, [Ring(mesh, MeshTopology.FaceOval)], Scalar.All(255));
-                    Cv2.FillPoly(region, [Ring(mesh, MeshTopology.RightEye), Ring(mesh, MeshTopology.LeftEye), Ring(mesh, MeshTopology.MouthOpening)], Scalar.All(0));
+                    Cv2.FillPoly(region, [MeshTopology.Polygon(mesh, MeshTopology.FaceOval)], Scalar.All(255));
+                    Cv2.FillPoly(region, [MeshTopology.Polygon(mesh, MeshTopology.RightEye), MeshTopology.Polygon(mesh, MeshTopology.LeftEye), MeshTopology.Polygon(mesh, MeshTopology.MouthOpening)], Scalar.All(0));
                 }
             }
             var settled = meshes.Skip(10).ToList();
@@ -143,13 +139,6 @@ public static class SwapEvaluation
         frame.ConvertTo(noisy, MatType.CV_16SC3);
         Cv2.Add(noisy, noise, noisy);
         noisy.ConvertTo(frame, MatType.CV_8UC3);
-    }
-
-    private static Point[] Ring(Point3f[] mesh, ReadOnlySpan<int> indices)
-    {
-        var ring = new Point[indices.Length];
-        for (var i = 0; i < indices.Length; i++) ring[i] = new Point((int)mesh[indices[i]].X, (int)mesh[indices[i]].Y);
-        return ring;
     }
 
     private static float Distance(Point2f a, Point2f b) => MathF.Sqrt((a.X - b.X) * (a.X - b.X) + (a.Y - b.Y) * (a.Y - b.Y));
