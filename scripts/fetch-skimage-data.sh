@@ -2,10 +2,9 @@
 # Puts astronaut.png, chelsea.png and coffee.png (scikit-image's sample photos, from Debian's
 # python3-skimage) into .cache/skimage/. astronaut.png has one face; chelsea.png (a cat) and
 # coffee.png (a cup) have none: they serve the face tests as single-face and non-face photos.
-# Only the .deb is downloaded and unpacked: installing the package would drag in its dependencies.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dest="$root/.cache/skimage"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+dest="$(cd "$here/.." && pwd)/.cache/skimage"
 files=(astronaut.png chelsea.png coffee.png)
 have=1
 for f in "${files[@]}"; do [ -s "$dest/$f" ] || have=0; done
@@ -13,18 +12,12 @@ for f in "${files[@]}"; do [ -s "$dest/$f" ] || have=0; done
 pkg=python3-skimage
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cd "$work"
-if ! apt-get download "$pkg" >/dev/null 2>&1; then
-  echo "fetch-skimage-data: apt-get download $pkg failed; refreshing the package lists and trying again" >&2
-  apt-get update -qq
-  apt-get download "$pkg"
-fi
-dpkg-deb -x "$pkg"_*.deb unpacked
-src="$(find unpacked -type d -path '*/skimage/data' | head -n 1)"
+version="$(bash "$here/unpack-deb.sh" "$pkg" "$work")"
+src="$(find "$work" -type d -path '*/skimage/data' | head -n 1)"
 [ -n "$src" ] || { echo "fetch-skimage-data: $pkg has no skimage/data folder" >&2; exit 1; }
 mkdir -p "$dest"
 for f in "${files[@]}"; do
   [ -s "$src/$f" ] || { echo "fetch-skimage-data: $pkg has no skimage/data/$f" >&2; exit 1; }
   cp "$src/$f" "$dest/$f.tmp" && mv "$dest/$f.tmp" "$dest/$f"
 done
-echo "fetch-skimage-data: $pkg $(dpkg-deb -f "$pkg"_*.deb Version) -> $dest (${files[*]})"
+echo "fetch-skimage-data: $pkg $version -> $dest (${files[*]})"
