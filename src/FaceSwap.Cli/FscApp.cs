@@ -13,6 +13,9 @@ public static class FscApp
             AnalyzeCommand.Create(),
             IdentitiesCommand.Create(),
             SwapCommand.Create(),
+            VerifyCommand.Create(),
+            AuditCommand.Create(),
+            KeysCommand.Create(),
             EvalCommand.Create(),
             DemoCommand.Create(),
         };

@@ -38,6 +38,9 @@ public sealed class FaceAnalyzer : IDisposable
     public IEnumerable<(string Model, ExecutionProvider Provider)> Providers =>
         [(Detector.Model.Name, Detector.Model.Provider), (Landmarker.Model.Name, Landmarker.Model.Provider), (Embedder.Model.Name, Embedder.Model.Provider)];
 
+    /// <summary>The manifests of the models it runs (name, file hash), for provenance records.</summary>
+    public IEnumerable<FaceSwap.Inference.Models.ModelManifest> Models => [Detector.Model.Manifest, Landmarker.Model.Manifest, Embedder.Model.Manifest];
+
     public List<Face> Analyze(BgrImage frame)
     {
         Detector.Detect(frame, _detections);

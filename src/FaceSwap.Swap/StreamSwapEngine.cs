@@ -41,10 +41,14 @@ public sealed class StreamSwapEngine
     private int _nextTrackId;
     private bool _detectNext = true;
 
-    public StreamSwapEngine(FaceAnalyzer analyzer, SourceFace source, StreamEngineOptions? options = null)
+    private readonly CancellationToken _consent;
+
+    /// <param name="consent">cancelled when the source's consent is revoked or expires: from the next frame on, nothing is swapped in</param>
+    public StreamSwapEngine(FaceAnalyzer analyzer, SourceFace source, StreamEngineOptions? options = null, CancellationToken consent = default)
     {
         _analyzer = analyzer;
         _source = source;
+        _consent = consent;
         Options = options ?? new StreamEngineOptions();
         _swapper = new MeshSwapper(Options.Swap);
     }
@@ -64,6 +68,7 @@ public sealed class StreamSwapEngine
         _detectNext = lost || _tracks.Count == 0;
 
         var swapped = 0;
+        if (_consent.IsCancellationRequested) return new FrameResult(detect, _tracks.Count, 0);
         foreach (var (track, source) in Selected())
         {
             _swapper.Swap(frame, source, track.Landmarks.Mesh);

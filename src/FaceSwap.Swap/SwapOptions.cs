@@ -23,4 +23,9 @@ public sealed record SwapOptions
     public float Feather { get; init; } = 0.06f;
     /// <summary>Keep the target's eye openings and mouth opening, so blinks and speech show through.</summary>
     public bool KeepEyesAndMouth { get; init; } = true;
+    /// <summary>
+    /// How far the inner features (brows, eyes, nose, lips) move toward the source's shape, 0 (the target's) to 1
+    /// (the source's, similarity-aligned); the face outline always stays the target's, so the mask fits the frame.
+    /// </summary>
+    public float ShapeTransfer { get; init; }
 }

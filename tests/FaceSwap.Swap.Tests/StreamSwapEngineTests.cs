@@ -38,6 +38,22 @@ public sealed class StreamSwapEngineTests(SwapFixture fixture, ITestOutputHelper
     }
 
     [Fact]
+    public void Once_consent_ends_the_engine_swaps_nothing_from_the_next_frame_on()
+    {
+        using var photo = ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, "sample5.jpg"));
+        using var consent = new CancellationTokenSource();
+        var engine = new StreamSwapEngine(fixture.Analyzer, fixture.Average.Face, new StreamEngineOptions(), consent.Token);
+        using (var first = photo.Clone()) Assert.Equal(5, engine.Process(first).Swapped);
+        consent.Cancel();
+        using var second = photo.Clone();
+        var result = engine.Process(second);
+        Assert.Equal((5, 0), (result.Faces, result.Swapped)); // still tracking, swapping nothing
+        using var difference = new Mat();
+        Cv2.Absdiff(photo, second, difference);
+        Assert.Equal(0, Cv2.CountNonZero(difference.Reshape(1)));
+    }
+
+    [Fact]
     public void Reference_selection_swaps_only_the_face_that_matches_the_reference()
     {
         using var photo = ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, "sample5.jpg"));

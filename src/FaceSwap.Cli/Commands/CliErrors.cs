@@ -1,3 +1,6 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using FaceSwap.Governance.Consent;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.TfJs;
 using FaceSwap.Vision;
@@ -13,7 +16,8 @@ public static class CliErrors
         {
             return action();
         }
-        catch (Exception e) when (e is TfjsModelException or ModelStoreException or ImageFileException or IOException or UnauthorizedAccessException or ArgumentException)
+        catch (Exception e) when (e is TfjsModelException or ModelStoreException or ImageFileException or IOException or UnauthorizedAccessException or ArgumentException
+            or ConsentException or CryptographicException or DbException)
         {
             Console.Error.WriteLine($"fsc: error: {e.Message}");
             return 1;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FaceSwap.Cli.Configuration;
 using FaceSwap.Faces.Detection;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;
@@ -26,7 +27,7 @@ public static class DemoCommand
             DefaultValueFactory = _ => Path.Combine(RepositoryPaths.Root, ".cache", "demo"),
         };
         var providers = AnalyzeCommand.ProviderOption();
-        var command = new Command("demo", "Build the default model pack, analyse the sample photos and make the average face.") { photos, pattern, output, providers };
+        var command = new Command("demo", "Build the default model pack, analyse the sample photos, make the average face, swap it into a photo (marked and signed) and verify that output.") { photos, pattern, output, providers };
         command.SetAction(parse => CliErrors.Run(() =>
         {
             DefaultPackBuilder.Build(RepositoryPaths.NodeModules, new ModelStore(RepositoryPaths.ModelStore), progress: line => Console.WriteLine($"models: {line}"));
@@ -35,8 +36,15 @@ public static class DemoCommand
             var files = Directory.GetFiles(folder, parse.GetValue(pattern)!).Order(StringComparer.Ordinal).ToArray();
             var analyzed = AnalyzeCommand.Run(files, parse.GetValue(output)!, json: false, DetectorOptions.Photos.TileSize, ImageFile.DefaultMaxPixels, parse.GetValue(providers)!);
             // The demo's source identity: the average of these faces, nobody's face.
-            IdentitiesCommand.MakeAverage(files, "average", IdentitiesCommand.DefaultStore, parse.GetValue(providers)!);
-            return analyzed;
+            var settings = FscSettings.Load();
+            IdentitiesCommand.MakeAverage(settings, files, parse.GetValue(providers)!);
+            // A marked, signed swap of the average face into a group photo, and the check anyone can run on it.
+            if (!File.Exists(settings.SigningKey)) KeysCommand.Generate(settings);
+            var swapped = Path.Combine(parse.GetValue(output)!, "swapped-" + Path.GetFileName(files[1]));
+            SwapCommand.Run(FaceSwap.Governance.Consent.IdentityIds.Average, files[1], swapped, parse.GetValue(providers)!, new FaceSwap.Swap.StreamEngineOptions());
+            Console.WriteLine($"$ fsc verify {swapped}");
+            var verified = VerifyCommand.Run(swapped);
+            return Math.Max(analyzed, verified);
         }));
         return command;
     }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using FaceSwap.Cli.Configuration;
 using FaceSwap.Faces;
+using FaceSwap.Governance.Consent;
 using FaceSwap.Faces.Detection;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;
@@ -22,22 +24,32 @@ public static class EvalCommand
     public static Command Create()
     {
         var identity = new Option<string>("--identity") { Description = "Source identity (default: average).", DefaultValueFactory = _ => "average" };
-        var store = new Option<string>("--store") { Description = "Identity store folder.", DefaultValueFactory = _ => IdentitiesCommand.DefaultStore };
         var photoSources = new Option<bool>("--photo-sources") { Description = "Also use every face of the sample photos as a source, onto the faces of the other photos." };
         var json = new Option<string?>("--json") { Description = "Write every measurement as a JSON line to this file." };
         var plot = new Option<string?>("--plot") { Description = "Write a histogram of the identity margins to this PNG." };
         var feather = new Option<float>("--feather") { Description = "Width of the feathered edge, as a fraction of the face's size.", DefaultValueFactory = _ => new SwapOptions().Feather };
         var blend = new Option<BlendMode>("--blend") { DefaultValueFactory = _ => BlendMode.Feather, Description = "Feather or Seamless." };
+        var shape = new Option<float>("--shape") { Description = "How far the inner features take the source's shape, 0 to 1.", DefaultValueFactory = _ => new SwapOptions().ShapeTransfer };
+        var colour = new Option<ColorTransfer>("--color") { Description = "Colour transfer: LabStatistics or None.", DefaultValueFactory = _ => new SwapOptions().Color };
+        var keep = new Option<bool>("--keep-eyes-and-mouth") { Description = "Keep the target's eye and mouth openings.", DefaultValueFactory = _ => new SwapOptions().KeepEyesAndMouth };
         var command = new Command("eval", "Measure the built-in swap on the sample photos: identity, landmarks, SSIM outside the face, jitter, flicker, cost.")
-            { identity, store, photoSources, json, plot, blend, feather };
-        command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(identity)!, parse.GetValue(store)!, parse.GetValue(photoSources),
-            parse.GetValue(json), parse.GetValue(plot), new SwapOptions { Blend = parse.GetValue(blend), Feather = parse.GetValue(feather) })));
+            { identity, photoSources, json, plot, blend, feather, shape, colour, keep };
+        command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(identity)!, parse.GetValue(photoSources),
+            parse.GetValue(json), parse.GetValue(plot), new SwapOptions
+            {
+                Blend = parse.GetValue(blend), Feather = parse.GetValue(feather), ShapeTransfer = parse.GetValue(shape),
+                Color = parse.GetValue(colour), KeepEyesAndMouth = parse.GetValue(keep),
+            })));
         return command;
     }
 
-    private static int Run(string identityId, string identityStore, bool photoSources, string? jsonPath, string? plotPath, SwapOptions options)
+    private static int Run(string identityId, bool photoSources, string? jsonPath, string? plotPath, SwapOptions options)
     {
+        var settings = FscSettings.Load();
+        var identityStore = settings.IdentityStore;
         using var logging = CliLogging.Create();
+        using (var governance = CliGovernance.Open(settings, logging.CreateLogger("consent")))
+            governance.Consent.Require(identityId, ConsentScopes.Eval, DateTimeOffset.UtcNow);
         var models = new ModelStore(RepositoryPaths.ModelStore);
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions(), DetectorOptions.Photos, logging.CreateLogger("fsc"));
         var (record, identity) = new IdentityStore(identityStore).Load(identityId);

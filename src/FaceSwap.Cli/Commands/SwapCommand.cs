@@ -1,53 +1,135 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using FaceSwap.Cli.Configuration;
 using FaceSwap.Faces;
 using FaceSwap.Faces.Detection;
+using FaceSwap.Governance.Audit;
+using FaceSwap.Governance.Consent;
+using FaceSwap.Governance.Provenance;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;
 using FaceSwap.Swap;
 using FaceSwap.Swap.Identities;
 using FaceSwap.Swap.Jobs;
+using FaceSwap.Vision.Marks;
 using Microsoft.Extensions.Logging;
 
 namespace FaceSwap.Cli.Commands;
 
-/// <summary><c>fsc swap</c>: a file job, image or video, with the built-in swap; every output is labelled.</summary>
+/// <summary>
+/// <c>fsc swap</c>: a file job, image or video, with the built-in swap. The identity needs consent for file jobs,
+/// watched for the whole job; every output frame is labelled and watermarked, the output gets a signed provenance
+/// sidecar, and the session is audited.
+/// </summary>
 public static class SwapCommand
 {
     public static Command Create()
     {
-        var identity = new Option<string>("--identity") { Description = "Source identity id in the identity store (the demo's: average).", Required = true };
+        var identity = new Option<string>("--identity") { Description = "Source identity id (registered with consent; the demo's: average).", Required = true };
         var target = new Option<string>("--target") { Description = "Image or video to swap the identity into.", Required = true };
-        var output = new Option<string>("--output", "-o") { Description = "Output file (.mp4 for videos, an image extension for images).", Required = true };
-        var store = new Option<string>("--store") { Description = "Identity store folder.", DefaultValueFactory = _ => IdentitiesCommand.DefaultStore };
+        var output = new Option<string>("--output", "-o") { Description = "Output file (.mp4 for videos, an image extension for images); a signed <output>.provenance.json is written beside it.", Required = true };
         var select = new Option<SelectionMode>("--select") { Description = "Which faces to swap: All, Largest, Leftmost.", DefaultValueFactory = _ => SelectionMode.All };
         var detectEvery = new Option<int>("--detect-every") { Description = "Run the detector every N frames, track in between.", DefaultValueFactory = _ => 5 };
         var feather = new Option<float>("--feather") { Description = "Width of the feathered edge, as a fraction of the face's size.", DefaultValueFactory = _ => new SwapOptions().Feather };
         var blend = new Option<BlendMode>("--blend") { Description = "Feather or Seamless.", DefaultValueFactory = _ => BlendMode.Feather };
         var providers = AnalyzeCommand.ProviderOption();
-        var command = new Command("swap", "Swap a source identity into an image or a video file: every frame processed, resolution, frame rate and audio kept, output labelled.")
-            { identity, target, output, store, select, detectEvery, blend, feather, providers };
-        command.SetAction(parse => CliErrors.Run(() =>
-        {
-            var (record, source) = new IdentityStore(parse.GetValue(store)!).Load(parse.GetValue(identity)!);
-            using var face = source;
-            var targetPath = parse.GetValue(target)!;
-            using var logging = CliLogging.Create();
-            var models = new ModelStore(RepositoryPaths.ModelStore);
-            using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(parse.GetValue(providers)!) },
-                FileSwapJob.IsImage(targetPath) ? DetectorOptions.Photos : new DetectorOptions(), logging.CreateLogger("fsc"));
-            var options = new StreamEngineOptions
+        var command = new Command("swap", "Swap a consented identity into an image or a video file: every frame processed, resolution, frame rate and audio kept, output marked and signed.")
+            { identity, target, output, select, detectEvery, blend, feather, providers };
+        command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(identity)!, parse.GetValue(target)!, parse.GetValue(output)!, parse.GetValue(providers)!,
+            new StreamEngineOptions
             {
                 DetectEvery = parse.GetValue(detectEvery),
                 Selection = new FaceSelection(parse.GetValue(select)),
                 Swap = new SwapOptions { Blend = parse.GetValue(blend), Feather = parse.GetValue(feather) },
-            };
-            var progress = new ProgressBar();
-            var result = FileSwapJob.Run(analyzer, face, targetPath, parse.GetValue(output)!, options, progress.Report);
-            progress.Finish();
-            Console.WriteLine($"swapped '{record.Id}' into {result.FramesWithFaces} of {result.Frames} frame(s) in {result.Elapsed.TotalSeconds:F1} s -> {parse.GetValue(output)}");
-            return 0;
-        }));
+            })));
         return command;
+    }
+
+    internal static int Run(string identityId, string targetPath, string outputPath, string providers, StreamEngineOptions options)
+    {
+        var settings = FscSettings.Load();
+        using var logging = CliLogging.Create();
+        var logger = logging.CreateLogger("fsc");
+        using var governance = CliGovernance.Open(settings, logging.CreateLogger("consent"));
+        var session = CliGovernance.NewSession();
+        var sessionName = CliGovernance.SessionName(session);
+
+        ConsentLease lease;
+        try
+        {
+            lease = governance.Consent.Watch(identityId, ConsentScopes.File);
+        }
+        catch (ConsentException e)
+        {
+            governance.Audit.Append(settings.Actor, AuditKinds.SwapRefused, $"file job {Path.GetFileName(targetPath)}: {e.Denial}: {e.Message}", sessionName, identityId);
+            throw;
+        }
+        using var _ = lease;
+        using var signer = ProvenanceSigner.Load(settings.SigningKey);
+
+        var (_, source) = new IdentityStore(settings.IdentityStore).Load(identityId);
+        using var face = source;
+        var models = new ModelStore(RepositoryPaths.ModelStore);
+        using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) },
+            FileSwapJob.IsImage(targetPath) ? DetectorOptions.Photos : new DetectorOptions(), logger);
+        var marks = new OutputMarks(settings.Label, WatermarkPayload.For(settings.NodeName, session));
+        var described = Settings(options, settings, marks);
+
+        governance.Audit.Append(settings.Actor, AuditKinds.SessionStart,
+            $"file job {Path.GetFileName(targetPath)} -> {Path.GetFileName(outputPath)}; {JsonSerializer.Serialize(described)}", sessionName, identityId);
+        if (!settings.Label.Enabled)
+            governance.Audit.Append(settings.Actor, AuditKinds.LabelOff, $"visible label turned off in {settings.Source}", sessionName, identityId);
+
+        var progress = new ProgressBar();
+        FileSwapResult result;
+        try
+        {
+            result = FileSwapJob.Run(analyzer, face, targetPath, outputPath, options, marks, progress.Report, lease.Token);
+        }
+        catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
+        {
+            progress.Finish();
+            var reason = lease.EndedBecause?.Message ?? "consent ended";
+            governance.Audit.Append(settings.Actor, AuditKinds.SessionStop, $"stopped: {reason}; partial output deleted", sessionName, identityId);
+            throw lease.EndedBecause ?? new ConsentException(identityId, ConsentScopes.File, ConsentDenial.Revoked, reason);
+        }
+        catch (Exception e)
+        {
+            progress.Finish();
+            governance.Audit.Append(settings.Actor, AuditKinds.SessionStop, $"failed: {e.GetType().Name}: {e.Message}", sessionName, identityId);
+            throw;
+        }
+        progress.Finish();
+
+        var record = ProvenanceRecord.ForOutput(outputPath, identityId,
+            analyzer.Models.Select(m => new ProvenanceModel(m.Name, m.Sha256)), described, DateTimeOffset.UtcNow, settings.NodeName, sessionName);
+        var sidecar = signer.WriteSidecar(outputPath, record);
+        governance.Audit.Append(settings.Actor, AuditKinds.SessionStop,
+            $"completed: {result.Frames} frame(s), {result.FramesWithFaces} with a swapped face, {result.Elapsed.TotalSeconds:F1} s; output sha256 {record.OutputSha256}", sessionName, identityId);
+        Console.WriteLine($"swapped '{identityId}' into {result.FramesWithFaces} of {result.Frames} frame(s) in {result.Elapsed.TotalSeconds:F1} s -> {outputPath}");
+        Console.WriteLine($"session {sessionName}, watermark {marks.Payload}, provenance {sidecar}");
+        return 0;
+    }
+
+    /// <summary>The settings that shaped the output, as the provenance record and the audit log keep them.</summary>
+    private static Dictionary<string, string> Settings(StreamEngineOptions options, FscSettings settings, OutputMarks marks)
+    {
+        var c = CultureInfo.InvariantCulture;
+        return new Dictionary<string, string>
+        {
+            ["swap.engine"] = "built-in mesh swap",
+            ["swap.blend"] = options.Swap.Blend.ToString(),
+            ["swap.feather"] = options.Swap.Feather.ToString(c),
+            ["swap.color"] = options.Swap.Color.ToString(),
+            ["swap.keep-eyes-and-mouth"] = options.Swap.KeepEyesAndMouth.ToString(c),
+            ["select"] = options.Selection.Mode.ToString(),
+            ["detect-every"] = options.DetectEvery.ToString(c),
+            ["label.enabled"] = settings.Label.Enabled.ToString(c),
+            ["label.text"] = settings.Label.Text,
+            ["label.corner"] = settings.Label.Corner.ToString(),
+            ["watermark"] = marks.Payload.ToString(),
+        };
     }
 
     /// <summary>One line on stderr, redrawn at most four times a second.</summary>

@@ -23,9 +23,12 @@ public sealed class VideoFileReader : IDisposable
     public string Path { get; }
     public MediaInfo Info { get; }
 
-    /// <summary>Reads the next frame into <paramref name="frame"/> (Info.Height × Info.Width, 8-bit BGR); false at the end.</summary>
+    /// <summary>Reads the next frame into <paramref name="frame"/> (made Info.Height × Info.Width, 8-bit BGR if it is not); false at the end.</summary>
     public bool Read(Mat frame)
     {
+        // Create is a no-op when the frame already has this size and type; it also makes the frame continuous.
+        frame.Create(Info.Height, Info.Width, MatType.CV_8UC3);
+        if (!frame.IsContinuous()) throw new ArgumentException("the frame to read into must be continuous (not a region of a larger image)", nameof(frame));
         var read = 0;
         while (read < _buffer.Length)
         {

@@ -46,7 +46,11 @@ public sealed class VideoFileWriter : IDisposable
 
     public void Dispose()
     {
-        if (!_ffmpeg.HasExited) _ffmpeg.Kill();
+        if (!_ffmpeg.HasExited)
+        {
+            _ffmpeg.Kill();
+            _ffmpeg.WaitForExit(); // so a caller deleting the partial file does not race ffmpeg's last write
+        }
         _ffmpeg.Dispose();
     }
 }
