@@ -1,11 +1,48 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace FaceSwap.Governance;
 
-/// <summary>Opens the embedded SQLite files that the consent registry and the audit log keep.</summary>
+/// <summary>Where the consent registry and the audit log live: an embedded SQLite file, or a PostgreSQL server.</summary>
+public enum DatabaseKind
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// Opens the databases that the consent registry and the audit log keep: an embedded SQLite file by default
+/// ("Data Source=…"), or a PostgreSQL server when the connection string names a host ("Host=…;Database=…").
+/// </summary>
 public static class GovernanceDatabase
 {
+    /// <summary>Which database a connection string names: a host or server makes it PostgreSQL, anything else SQLite.</summary>
+    public static DatabaseKind KindOf(string connectionString)
+    {
+        var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        return builder.ContainsKey("Host") || builder.ContainsKey("Server") ? DatabaseKind.Postgres : DatabaseKind.Sqlite;
+    }
+
+    /// <summary>Opens either kind; SQLite with <see cref="OpenSqlite"/>'s settings, PostgreSQL as it is configured.</summary>
+    public static (DbConnection Connection, DatabaseKind Kind) Open(string connectionString, bool fullSync, bool secureDelete = false)
+    {
+        if (KindOf(connectionString) == DatabaseKind.Sqlite)
+            return (OpenSqlite(connectionString, fullSync, secureDelete), DatabaseKind.Sqlite);
+        // Durability and row removal are the server's settings (synchronous_commit, autovacuum): nothing to set per connection.
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            connection.Open();
+            return (connection, DatabaseKind.Postgres);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>How long a statement waits for another process's write lock before it fails.</summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(10);
 

@@ -93,9 +93,10 @@ public sealed record FscSettings(
         _ => throw new ArgumentException($"faceswap.marks.label.corner '{corner}' must be bottom-right, bottom-left, top-right or top-left"),
     };
 
-    /// <summary>An SQLite connection string with its file made absolute and its folder created.</summary>
+    /// <summary>A PostgreSQL connection string as it is; an SQLite one with its file made absolute and its folder created.</summary>
     private static string Database(string connectionString)
     {
+        if (Governance.GovernanceDatabase.KindOf(connectionString) == Governance.DatabaseKind.Postgres) return connectionString;
         // Unpooled: disposing the registry or the log closes the file, as a short-lived CLI process expects.
         var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString) { Pooling = false };
         if (builder.DataSource is { Length: > 0 } file && file != ":memory:")

@@ -3,14 +3,13 @@ using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
 using static FaceSwap.Governance.GovernanceDatabase;
 
 namespace FaceSwap.Governance.Audit;
 
 /// <summary>
 /// The append-only record of sessions, identities and settings, kept in SQLite (WAL, synchronous=FULL, one transaction
-/// per append, so a kill mid-write loses at most that event and never tears one). Each event stores the SHA-256 of the
+/// per append, so a kill mid-write loses at most that event and never tears one) or in PostgreSQL. Each event stores the SHA-256 of the
 /// previous event's hash and its own content; <see cref="Verify"/> walks that chain to find edits, deletions and gaps.
 /// Several processes may append to one file; each instance holds one connection.
 /// </summary>
@@ -20,17 +19,18 @@ public sealed partial class AuditLog : IDisposable
     const int HashSize = SHA256.HashSizeInBytes;
 
     readonly Lock _gate = new();
-    readonly SqliteConnection _connection;
+    readonly DbConnection _connection;
+    readonly DatabaseKind _kind;
     readonly TimeProvider _time;
     bool _disposed;
 
-    /// <param name="connectionString">A SQLite connection string; see <see cref="OpenFile"/> for a plain file.</param>
+    /// <param name="connectionString">A SQLite connection string (see <see cref="OpenFile"/> for a plain file) or a PostgreSQL one.</param>
     /// <param name="node">The name this process writes as; the machine name if null.</param>
     public AuditLog(string connectionString, string? node = null, TimeProvider? time = null)
     {
         Node = string.IsNullOrWhiteSpace(node) ? Environment.MachineName : node;
         _time = time ?? TimeProvider.System;
-        _connection = OpenSqlite(connectionString, fullSync: true);
+        (_connection, _kind) = GovernanceDatabase.Open(connectionString, fullSync: true);
         try
         {
             EnsureSchema();
@@ -60,8 +60,8 @@ public sealed partial class AuditLog : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            // BEGIN IMMEDIATE: the write lock is held before the head is read, so two processes never link to one event.
-            using var transaction = _connection.BeginTransaction(deferred: false);
+            // The write lock is held before the head is read, so two processes never link to one event.
+            using var transaction = BeginWrite();
             long last = 0;
             var previousHash = new byte[HashSize];
             using (var head = Command(_connection, transaction, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
@@ -139,7 +139,9 @@ public sealed partial class AuditLog : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             // One deferred (read) transaction: the walk sees one snapshot and does not hold up other processes' appends.
-            using var transaction = _connection.BeginTransaction(deferred: true);
+            using var transaction = _kind == DatabaseKind.Sqlite
+                ? ((Microsoft.Data.Sqlite.SqliteConnection)_connection).BeginTransaction(deferred: true)
+                : _connection.BeginTransaction(System.Data.IsolationLevel.RepeatableRead);
             using var command = Command(_connection, transaction, $"SELECT {Columns}, hash FROM audit ORDER BY seq");
             using var reader = command.ExecuteReader();
             var previousHash = new byte[HashSize];
@@ -172,20 +174,31 @@ public sealed partial class AuditLog : IDisposable
         }
     }
 
+    DbTransaction BeginWrite()
+    {
+        if (_kind == DatabaseKind.Sqlite)
+            return ((Microsoft.Data.Sqlite.SqliteConnection)_connection).BeginTransaction(deferred: false); // BEGIN IMMEDIATE
+        var transaction = _connection.BeginTransaction();
+        // Conflicts with itself (so appends queue) but not with readers.
+        Execute(_connection, "LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE", transaction);
+        return transaction;
+    }
+
     void EnsureSchema()
     {
         using var transaction = _connection.BeginTransaction();
-        Execute(_connection, """
+        var postgres = _kind == DatabaseKind.Postgres;
+        Execute(_connection, $"""
             CREATE TABLE IF NOT EXISTS audit (
-                seq      INTEGER NOT NULL PRIMARY KEY,
-                at       INTEGER NOT NULL,
+                seq      BIGINT NOT NULL PRIMARY KEY,
+                at       BIGINT NOT NULL,
                 node     TEXT NOT NULL,
                 session  TEXT,
                 actor    TEXT NOT NULL,
                 kind     TEXT NOT NULL,
                 identity TEXT,
                 details  TEXT NOT NULL,
-                hash     BLOB NOT NULL
+                hash     {(postgres ? "BYTEA" : "BLOB")} NOT NULL
             )
             """, transaction);
         Execute(_connection, "CREATE INDEX IF NOT EXISTS audit_at ON audit (at)", transaction);
@@ -193,8 +206,16 @@ public sealed partial class AuditLog : IDisposable
         Execute(_connection, "CREATE INDEX IF NOT EXISTS audit_session ON audit (session)", transaction);
         Execute(_connection, "CREATE INDEX IF NOT EXISTS audit_identity ON audit (identity)", transaction);
         // Stops edits by mistake; a deliberate one drops the triggers first, and the hash chain shows it.
-        Execute(_connection, "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END", transaction);
-        Execute(_connection, "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END", transaction);
+        if (postgres)
+        {
+            Execute(_connection, "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$", transaction);
+            Execute(_connection, "CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only()", transaction);
+        }
+        else
+        {
+            Execute(_connection, "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END", transaction);
+            Execute(_connection, "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END", transaction);
+        }
         transaction.Commit();
     }
 

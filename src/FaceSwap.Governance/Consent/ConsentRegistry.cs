@@ -31,8 +31,8 @@ public sealed class ConsentRegistry : IDisposable
         _deleters = [.. deleters ?? []];
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
-        _connection = GovernanceDatabase.OpenSqlite(connectionString, fullSync: true, secureDelete: true);
-        _store = new ConsentStore(_connection);
+        (_connection, var kind) = GovernanceDatabase.Open(connectionString, fullSync: true, secureDelete: true);
+        _store = new ConsentStore(_connection, kind);
         try
         {
             _store.EnsureSchema();

@@ -7,7 +7,7 @@ namespace FaceSwap.Governance.Consent;
 /// Every SQL statement the consent registry runs, in portable SQL with named parameters, so a server database needs
 /// a connection and maybe a dialect tweak here, nothing in the registry. Times are Unix milliseconds (UTC).
 /// </summary>
-internal sealed class ConsentStore(DbConnection connection)
+internal sealed class ConsentStore(DbConnection connection, DatabaseKind kind)
 {
     const string Columns = "identity_id, consent_by, scopes, granted_at, expires_at, recorded_by, note";
 
@@ -102,6 +102,8 @@ internal sealed class ConsentStore(DbConnection connection)
     /// </summary>
     public bool Checkpoint()
     {
+        if (kind != DatabaseKind.Sqlite) return true; // a server reclaims deleted rows by its own vacuum
+
         using var command = Command(connection, null, "PRAGMA wal_checkpoint(TRUNCATE)");
         using var reader = command.ExecuteReader();
         return reader.Read() && reader.GetInt64(0) == 0;
