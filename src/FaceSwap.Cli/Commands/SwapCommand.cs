@@ -66,6 +66,8 @@ public static class SwapCommand
             throw;
         }
         using var _ = lease;
+        if (!File.Exists(settings.SigningKey))
+            throw new FileNotFoundException($"{settings.SigningKey}: no provenance signing key (faceswap.provenance.signing-key in {settings.Source}); make one with 'fsc keys generate'");
         using var signer = ProvenanceSigner.Load(settings.SigningKey);
 
         var (_, source) = new IdentityStore(settings.IdentityStore).Load(identityId);
