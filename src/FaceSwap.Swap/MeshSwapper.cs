@@ -49,33 +49,15 @@ public sealed class MeshSwapper(SwapOptions? options = null)
     /// <summary>Moves the inner points toward the source's, aligned onto the target by a least-squares similarity.</summary>
     private static void MoveTowardSource(Point2f[] destination, Point2f[] source, float amount)
     {
-        var toTarget = Similarity(source, destination);
+        var toTarget = FaceSwap.Faces.Alignment.Aligner.Similarity(source, destination);
         var outline = new bool[destination.Length];
         foreach (var i in MeshTopology.FaceOval) outline[i] = true;
         for (var i = 0; i < destination.Length; i++)
         {
             if (outline[i]) continue;
-            var s = toTarget(source[i]);
+            var s = toTarget.Apply(source[i]);
             destination[i] = new Point2f(destination[i].X + amount * (s.X - destination[i].X), destination[i].Y + amount * (s.Y - destination[i].Y));
         }
-    }
-
-    /// <summary>Least-squares similarity (Umeyama, no reflection) taking <paramref name="from"/> onto <paramref name="to"/>.</summary>
-    private static Func<Point2f, Point2f> Similarity(Point2f[] from, Point2f[] to)
-    {
-        double fx = 0, fy = 0, tx = 0, ty = 0;
-        for (var i = 0; i < from.Length; i++) { fx += from[i].X; fy += from[i].Y; tx += to[i].X; ty += to[i].Y; }
-        fx /= from.Length; fy /= from.Length; tx /= from.Length; ty /= from.Length;
-        double a = 0, b = 0, norm = 0;
-        for (var i = 0; i < from.Length; i++)
-        {
-            double x = from[i].X - fx, y = from[i].Y - fy, u = to[i].X - tx, v = to[i].Y - ty;
-            a += x * u + y * v;
-            b += x * v - y * u;
-            norm += x * x + y * y;
-        }
-        double c = a / norm, s = b / norm;
-        return p => new Point2f((float)(c * (p.X - fx) - s * (p.Y - fy) + tx), (float)(s * (p.X - fx) + c * (p.Y - fy) + ty));
     }
 
     /// <summary>The face oval where the warp reached, less the eye and mouth openings (slightly widened).</summary>

@@ -43,6 +43,31 @@ public sealed class MeshSwapperTests(SwapFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public void Shape_transfer_moves_the_inner_features_toward_the_source()
+    {
+        using var photo = ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, "sample2.jpg"));
+        var target = fixture.Analyzer.Analyze(BgrImage.Of(photo)).First();
+        var source = fixture.Average.Face;
+        // Where the source's points land on the target, by the same least-squares similarity.
+        var toTarget = FaceSwap.Faces.Alignment.Aligner.Similarity(source.Mesh, target.Landmarks.Mesh.Select(p => new Point2f(p.X, p.Y)).ToArray());
+        double Distance(Point3f a, Point2f b) => Math.Sqrt((a.X - b.X) * (a.X - b.X) + (a.Y - b.Y) * (a.Y - b.Y));
+        double MeanToSource(float shape, int[] points)
+        {
+            using var frame = photo.Clone();
+            new MeshSwapper(new SwapOptions { ShapeTransfer = shape }).Swap(frame, source, target.Landmarks.Mesh);
+            var landmarks = new FaceSwap.Faces.Landmarks.FaceLandmarks();
+            fixture.Analyzer.Landmarker.Process(BgrImage.Of(frame), target.Detection, landmarks);
+            return points.Average(i => Distance(landmarks.Mesh[i], toTarget.Apply(source.Mesh[i])));
+        }
+        int[] nose = [1, 4, 5, 195, 197], lips = [0, 17, 61, 291];
+        int[] inner = [.. nose, .. lips];
+        var kept = MeanToSource(0, inner);
+        var moved = MeanToSource(1, inner);
+        output.WriteLine($"inner points to the source's: {kept:F2} px at shape 0, {moved:F2} px at shape 1");
+        Assert.True(moved < kept, $"shape 1 left the inner features {moved:F2} px from the source's, shape 0 {kept:F2} px");
+    }
+
+    [Fact]
     public void Ssim_is_one_for_identical_images_and_drops_with_noise()
     {
         using var image = ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, "sample1.jpg"));
