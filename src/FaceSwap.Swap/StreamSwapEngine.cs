@@ -24,7 +24,8 @@ public sealed record StreamEngineOptions
     public SwapOptions Swap { get; init; } = new();
 }
 
-public readonly record struct FrameResult(bool Detected, int Faces, int Swapped);
+/// <param name="Enhanced">faces the enhancer restored this frame (0 without an enhancer, or between its every-k-th frames)</param>
+public readonly record struct FrameResult(bool Detected, int Faces, int Swapped, int Enhanced = 0);
 
 /// <summary>
 /// The per-stream engine, the unit the cluster hosts: detect every N frames and track in between, smooth the
@@ -42,10 +43,14 @@ public sealed class StreamSwapEngine
     private bool _detectNext = true;
 
     private readonly CancellationToken _consent;
+    private readonly Enhancement.FaceEnhancer? _enhancer;
 
     /// <param name="consent">cancelled when the source's consent is revoked or expires: from the next frame on, nothing is swapped in</param>
-    public StreamSwapEngine(FaceAnalyzer analyzer, SourceFace source, StreamEngineOptions? options = null, CancellationToken consent = default)
+    /// <param name="enhancer">a bring-your-own face restorer run on each swapped face (every k-th frame); none: no enhancement</param>
+    public StreamSwapEngine(FaceAnalyzer analyzer, SourceFace source, StreamEngineOptions? options = null, CancellationToken consent = default,
+        Enhancement.FaceEnhancer? enhancer = null)
     {
+        _enhancer = enhancer;
         _analyzer = analyzer;
         _source = source;
         _consent = consent;
@@ -54,6 +59,11 @@ public sealed class StreamSwapEngine
     }
 
     public StreamEngineOptions Options { get; }
+
+    /// <summary>What the enhancement stage does, in words, for stream stats and diagnostics.</summary>
+    public string EnhancementStatus => _enhancer is null
+        ? "off: no enhancer model (add one with 'fsc models add FILE --preset gfpgan_1.4')"
+        : $"{_enhancer.Model.Name}, blend {_enhancer.Options.Blend:0.##}, every {_enhancer.Options.EveryNthFrame} frame(s)";
     public IReadOnlyList<FaceTrack> Tracks => _tracks;
 
     /// <summary>Analyses <paramref name="frame"/>, and swaps the selected faces in place.</summary>
@@ -67,14 +77,20 @@ public sealed class StreamSwapEngine
         else lost = Track(image);
         _detectNext = lost || _tracks.Count == 0;
 
-        var swapped = 0;
+        var (swapped, enhanced) = (0, 0);
         if (_consent.IsCancellationRequested) return new FrameResult(detect, _tracks.Count, 0);
+        var enhance = _enhancer is not null && (_frame - 1) % _enhancer.Options.EveryNthFrame == 0;
+        Span<Point2f> five = stackalloc Point2f[5];
         foreach (var (track, source) in Selected())
         {
             _swapper.Swap(frame, source, track.Landmarks.Mesh);
             swapped++;
+            if (!enhance) continue;
+            FaceSwap.Faces.Alignment.Aligner.FivePoints(track.Landmarks.Mesh, five);
+            _enhancer!.Enhance(frame, five);
+            enhanced++;
         }
-        return new FrameResult(detect, _tracks.Count, swapped);
+        return new FrameResult(detect, _tracks.Count, swapped, enhanced);
     }
 
     private void Detect(BgrImage image)

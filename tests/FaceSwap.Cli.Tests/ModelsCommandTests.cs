@@ -28,6 +28,34 @@ public sealed class ModelsCommandTests : IDisposable
         }
     }
 
+    /// <summary>A generated model with GFPGAN 1.4's signature (input 'input', one 1×3×512×512 output): Identity, no weights.</summary>
+    private string GeneratedEnhancer(string name, long size)
+    {
+        var graph = new FaceSwap.Inference.Onnx.OnnxGraphBuilder("generated-gfpgan-shaped");
+        graph.AddInput("input", Onnx.TensorProto.Types.DataType.Float, 1, 3, size, size);
+        graph.AddOutputNode("Identity", ["input"], "output");
+        graph.AddOutput("output", Onnx.TensorProto.Types.DataType.Float, 1, 3, size, size);
+        var path = Path.Combine(_dir.Path, name);
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(graph.Build("test", "1", "generated")));
+        return path;
+    }
+
+    [Fact]
+    public void Add_takes_a_generated_model_that_fits_its_preset_and_refuses_one_that_does_not()
+    {
+        var store = Path.Combine(_dir.Path, "store");
+        var (exit, stdout, stderr) = Fsc("models", "add", GeneratedEnhancer("fits.onnx", 512), "--preset", "gfpgan_1.4", "--store", store);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("added gfpgan_1.4 (face-enhancement, preset gfpgan_1.4", stdout);
+        Assert.Contains("gfpgan_1.4", Fsc("models", "list", "--store", store).Out);
+
+        (exit, stdout, stderr) = Fsc("models", "add", GeneratedEnhancer("small.onnx", 256), "--preset", "gfpgan_1.4", "--store", store, "--name", "small");
+        Assert.Equal(1, exit);
+        Assert.Contains("does not fit preset gfpgan_1.4; refused:", stderr);
+        Assert.Contains("input 'input': shape [1,3,256,256], preset gfpgan_1.4 wants [1,3,512,512]", stderr);
+        Assert.False(File.Exists(Path.Combine(store, "small.manifest.json")));
+    }
+
     [Fact]
     public void Convert_writes_an_onnx_file_and_lists_its_inputs_and_outputs()
     {

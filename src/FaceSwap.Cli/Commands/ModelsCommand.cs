@@ -1,19 +1,21 @@
 using System.CommandLine;
 using FaceSwap.Inference.Models;
+using FaceSwap.Inference.Models.Presets;
 using FaceSwap.Inference.TfJs;
 using Google.Protobuf;
 
 namespace FaceSwap.Cli.Commands;
 
-/// <summary><c>fsc models …</c>: build, list and convert models of the model store.</summary>
+/// <summary><c>fsc models …</c>: build, list, convert and add models of the model store.</summary>
 public static class ModelsCommand
 {
     public static Command Create()
     {
-        var models = new Command("models", "Build, list and convert the models of the model store.");
+        var models = new Command("models", "Build, list, convert and add the models of the model store.");
         models.Subcommands.Add(BuildDefault());
         models.Subcommands.Add(List());
         models.Subcommands.Add(Convert());
+        models.Subcommands.Add(Add());
         return models;
     }
 
@@ -86,6 +88,37 @@ public static class ModelsCommand
             Console.WriteLine($"wrote {path}: {converted.Model.Graph.Node.Count} ONNX nodes from TF ops {string.Join(", ", converted.TfOps.Select(kv => $"{kv.Key}x{kv.Value}"))}");
             foreach (var t in converted.Inputs) Console.WriteLine($"  in  {t.Name} [{string.Join(",", t.Shape)}]");
             foreach (var t in converted.Outputs) Console.WriteLine($"  out {t.Name} [{string.Join(",", t.Shape)}]");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Add()
+    {
+        var file = new Argument<string>("file.onnx") { Description = "An ONNX model you bring (inswapper_128, ArcFace, SCRFD, GFPGAN …)." };
+        var preset = new Option<string>("--preset")
+        {
+            Description = $"The contract the model must fit: {string.Join(", ", ModelPresets.All.Select(p => p.Name))}.",
+            Required = true,
+        };
+        preset.AcceptOnlyFromAmong([.. ModelPresets.All.Select(p => p.Name)]);
+        var name = new Option<string?>("--name") { Description = "Name in the store (default: the preset's name)." };
+        var replace = new Option<bool>("--replace") { Description = "Replace a model of the same name already in the store." };
+        var store = StoreOption();
+        var command = new Command("add", "Check an ONNX model against a preset's inputs, outputs and published hash, and add it to the store.") { file, preset, name, replace, store };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var check = PresetChecker.Check(parse.GetValue(file)!, ModelPresets.Get(parse.GetValue(preset)!));
+            if (!check.Fits)
+            {
+                Console.Error.WriteLine($"fsc: error: {check.Path} does not fit preset {check.Preset.Name}; refused:");
+                foreach (var difference in check.Differences) Console.Error.WriteLine($"  {difference}");
+                return 1;
+            }
+            var target = new ModelStore(parse.GetValue(store)!);
+            var manifest = PresetChecker.Add(target, check, parse.GetValue(name), parse.GetValue(replace));
+            Console.WriteLine($"added {manifest.Name} ({manifest.Task}, preset {manifest.Preset}, sha256 {manifest.Sha256[..16]}) to {target.Directory}");
+            Console.WriteLine($"  licence: {manifest.License}");
             return 0;
         }));
         return command;

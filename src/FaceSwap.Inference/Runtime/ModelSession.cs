@@ -90,9 +90,11 @@ public sealed class ModelSession : IDisposable
     /// <summary>Buffers for batches of <paramref name="batch"/>, bound once; each run then allocates nothing.</summary>
     public BoundInference Bind(int batch = 1) => new(this, batch);
 
-    // The first run builds kernels and arenas; doing it at load keeps that cost off the first frame.
+    // The first run builds kernels and arenas; doing it at load keeps that cost off the first frame. Bound buffers
+    // are float32 with fixed sizes past the batch: other models (a float64 input, an open image size) warm up on first use.
     private void WarmUp()
     {
+        if (!Manifest.Inputs.Concat(Manifest.Outputs).All(t => t.DType == "float32" && t.Shape.Skip(1).All(d => d > 0))) return;
         using var bound = Bind();
         bound.Run();
     }

@@ -1,0 +1,87 @@
+namespace FaceSwap.Inference.Models.Presets;
+
+/// <summary>
+/// The models operators bring, as their reference implementations (insightface's model_zoo, FaceFusion) run them.
+/// Their weights cannot be downloaded here and several are licensed for non-commercial research only.
+/// </summary>
+public static class ModelPresets
+{
+    private const string Float = "float32";
+
+    /// <summary>
+    /// insightface inswapper_128 (insightface/model_zoo/inswapper.py): target = aligned 128×128 crop, RGB in [0,1];
+    /// source = the ArcFace embedding mapped through the graph's last initializer (emap) and L2-normalised.
+    /// </summary>
+    public static readonly ModelPreset Inswapper128 = new(
+        "inswapper_128", "face-swap",
+        [
+            new("target", Float, [1, 3, 128, 128], "NCHW", "RGB", Normalization.ZeroToOne, "target face aligned to the ArcFace template (128 px, +8 px in x)"),
+            new("source", Float, [1, 512], Meaning: "latent: normalise(normalise(ArcFace embedding) @ emap)"),
+        ],
+        [new("output", Float, [1, 3, 128, 128], "NCHW", "RGB", Meaning: "swapped face, RGB in [0,1]")],
+        // The published inswapper_128.onnx; FP16 and re-exported copies have other hashes and are other models.
+        "e4a3f08c753cb72d04e10aa0f7dbe3deebbf39567d4ead6dce08e98aa49e16af",
+        "insightface (deepinsight/insightface, inswapper_128.onnx)",
+        "insightface model licence: non-commercial research use only");
+
+    /// <summary>ArcFace ResNet-50 trained on WebFace600K (w600k_r50.onnx of buffalo_l): 112×112 ArcFace crop, (x−127.5)/127.5, RGB.</summary>
+    public static readonly ModelPreset ArcFaceW600kR50 = new(
+        "arcface_w600k_r50", "face-embedding",
+        [new("input.1", Float, [-1, 3, 112, 112], "NCHW", "RGB", Normalization.MinusOneToOne, "face aligned to the ArcFace 112 template")],
+        [new(null, Float, [-1, 512], Meaning: "identity embedding, 512 values, not normalised")],
+        null, // no single published hash that we can vouch for
+        "insightface buffalo_l pack (w600k_r50.onnx)",
+        "insightface model licence: non-commercial research use only");
+
+    /// <summary>
+    /// SCRFD 10G with keypoints (det_10g.onnx of buffalo_l), as insightface/model_zoo/scrfd.py reads it: outputs by
+    /// position, scores then boxes then keypoints, each for strides 8, 16, 32 with 2 anchors per cell; input (x−127.5)/128 RGB.
+    /// </summary>
+    public static readonly ModelPreset Scrfd10g = new(
+        "scrfd_10g", "face-detection",
+        [new("input.1", Float, [1, 3, -1, -1], "NCHW", "RGB", new Normalization(1f / 128f, -127.5f / 128f), "letterboxed frame, 640×640 by default")],
+        [
+            new(null, Float, [-1, 1], Meaning: "scores, stride 8"),
+            new(null, Float, [-1, 1], Meaning: "scores, stride 16"),
+            new(null, Float, [-1, 1], Meaning: "scores, stride 32"),
+            new(null, Float, [-1, 4], Meaning: "box distances (left, top, right, bottom) in strides, stride 8"),
+            new(null, Float, [-1, 4], Meaning: "box distances, stride 16"),
+            new(null, Float, [-1, 4], Meaning: "box distances, stride 32"),
+            new(null, Float, [-1, 10], Meaning: "5 keypoint offsets in strides, stride 8"),
+            new(null, Float, [-1, 10], Meaning: "5 keypoint offsets, stride 16"),
+            new(null, Float, [-1, 10], Meaning: "5 keypoint offsets, stride 32"),
+        ],
+        null, // no single published hash that we can vouch for
+        "insightface buffalo_l pack (det_10g.onnx)",
+        "insightface model licence: non-commercial research use only");
+
+    /// <summary>GFPGAN v1.4 as FaceFusion exports it (input named 'input', output read by position): 512×512 FFHQ crop, (x/255−0.5)/0.5, RGB.</summary>
+    public static readonly ModelPreset Gfpgan14 = new(
+        "gfpgan_1.4", "face-enhancement",
+        [new("input", Float, [1, 3, 512, 512], "NCHW", "RGB", Normalization.MinusOneToOne, "face aligned to the FFHQ 5-point template")],
+        [new(null, Float, [1, 3, 512, 512], "NCHW", "RGB", Meaning: "restored face in [-1,1] (clip before use)")],
+        null, // ONNX exports differ; no single published hash that we can vouch for
+        "TencentARC/GFPGAN v1.4 weights, exported to ONNX (e.g. by FaceFusion)",
+        "code Apache-2.0 (TencentARC/GFPGAN); the weights under their own terms: read them before any commercial use");
+
+    /// <summary>
+    /// CodeFormer as FaceFusion exports it: the GFPGAN crop and normalisation, plus the fidelity weight w as a float64
+    /// tensor of one value (FaceFusion's face_enhancer.py feeds numpy.double); output read by position.
+    /// </summary>
+    public static readonly ModelPreset CodeFormer = new(
+        "codeformer", "face-enhancement",
+        [
+            new("input", Float, [1, 3, 512, 512], "NCHW", "RGB", Normalization.MinusOneToOne, "face aligned to the FFHQ 5-point template"),
+            new("weight", "float64", [1], Meaning: "fidelity w: 0 favours restoration, 1 the input's identity"),
+        ],
+        [new(null, Float, [1, 3, 512, 512], "NCHW", "RGB", Meaning: "restored face in [-1,1] (clip before use)")],
+        null, // ONNX exports differ; no single published hash that we can vouch for
+        "sczhou/CodeFormer weights, exported to ONNX (e.g. by FaceFusion)",
+        "S-Lab License 1.0: non-commercial use only");
+
+    public static readonly IReadOnlyList<ModelPreset> All = [Inswapper128, ArcFaceW600kR50, Scrfd10g, Gfpgan14, CodeFormer];
+
+    public static ModelPreset Get(string name) =>
+        All.FirstOrDefault(p => p.Name == name)
+        ?? throw new ArgumentException($"no preset '{name}'; the presets are {string.Join(", ", All.Select(p => p.Name))}");
+}
