@@ -30,13 +30,18 @@ public sealed class FaceEnhancerTests(AnalyzerOnlyFixture fixture) : IClassFixtu
         var scaled = graph.AddNode("Mul", ["input", zero], "scaled");
         graph.AddOutputNode("Add", [scaled, colour], "output");
         graph.AddOutput("output", DataType.Float, 1, 3, 512, 512);
-        var path = Path.Combine(_dir.Path, "gfpgan-shaped.onnx");
+        return Open(graph, ModelPresets.Gfpgan14);
+    }
+
+    /// <summary>Writes the generated graph, adds it to a store as <c>fsc models add</c> does, and opens it.</summary>
+    private ModelSession Open(OnnxGraphBuilder graph, ModelPreset preset)
+    {
+        var path = Path.Combine(_dir.Path, preset.Name + ".onnx");
         File.WriteAllBytes(path, graph.Build("test", "1", "generated").ToByteArray());
-        var store = new ModelStore(Path.Combine(_dir.Path, "store"));
-        var check = PresetChecker.Check(path, ModelPresets.Gfpgan14);
+        var store = new ModelStore(Path.Combine(_dir.Path, "store-" + preset.Name));
+        var check = PresetChecker.Check(path, preset);
         Assert.True(check.Fits, string.Join("; ", check.Differences));
-        var manifest = PresetChecker.Add(store, check);
-        return ModelSession.Open(store, manifest.Name, new InferenceOptions(), NullLogger.Instance);
+        return ModelSession.Open(store, PresetChecker.Add(store, check).Name, new InferenceOptions(), NullLogger.Instance);
     }
 
     [Fact]
@@ -118,12 +123,7 @@ public sealed class FaceEnhancerTests(AnalyzerOnlyFixture fixture) : IClassFixtu
         var scaled = graph.AddNode("Mul", ["input", zero], "scaled");
         graph.AddOutputNode("Add", [scaled, tinted], "output");
         graph.AddOutput("output", DataType.Float, 1, 3, 512, 512);
-        var path = Path.Combine(_dir.Path, "codeformer-shaped.onnx");
-        File.WriteAllBytes(path, graph.Build("test", "1", "generated").ToByteArray());
-        var store = new ModelStore(Path.Combine(_dir.Path, "store"));
-        var check = PresetChecker.Check(path, ModelPresets.CodeFormer);
-        Assert.True(check.Fits, string.Join("; ", check.Differences));
-        using var model = ModelSession.Open(store, PresetChecker.Add(store, check).Name, new InferenceOptions(), NullLogger.Instance);
+        using var model = Open(graph, ModelPresets.CodeFormer);
 
         using var photo = ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, "sample1.jpg"));
         var face = fixture.Analyzer.Analyze(BgrImage.Of(photo)).MaxBy(f => f.Detection.Score)!;

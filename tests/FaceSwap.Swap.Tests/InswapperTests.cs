@@ -15,20 +15,6 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace FaceSwap.Swap.Tests;
 
-/// <summary>The face analyser alone (photo mode): these tests need five points, not the average face.</summary>
-public sealed class AnalyzerOnlyFixture : IDisposable
-{
-    public AnalyzerOnlyFixture()
-    {
-        var store = new ModelStore(TestPaths.ModelStore);
-        DefaultPackBuilder.Build(TestPaths.NodeModules, store);
-        Analyzer = FaceAnalyzer.Open(store, new InferenceOptions(), DetectorOptions.Photos, NullLogger.Instance);
-    }
-
-    public FaceAnalyzer Analyzer { get; }
-    public void Dispose() => Analyzer.Dispose();
-}
-
 /// <summary>
 /// inswapper_128's pre- and post-processing against computations done independently here. The model is generated:
 /// inswapper's signature, an identity graph and a made-up emap, none of the real weights.

@@ -11,10 +11,16 @@ public sealed class SwapFixture : IDisposable
 {
     public SwapFixture()
     {
+        Analyzer = OpenPhotoAnalyzer();
+        Average = AverageFaceBuilder.Build(Analyzer, Samples);
+    }
+
+    /// <summary>The default pack (built if needed) behind a photo-mode analyser.</summary>
+    public static FaceAnalyzer OpenPhotoAnalyzer()
+    {
         var store = new ModelStore(TestPaths.ModelStore);
         DefaultPackBuilder.Build(TestPaths.NodeModules, store);
-        Analyzer = FaceAnalyzer.Open(store, new InferenceOptions(), DetectorOptions.Photos, NullLogger.Instance);
-        Average = AverageFaceBuilder.Build(Analyzer, Samples);
+        return FaceAnalyzer.Open(store, new InferenceOptions(), DetectorOptions.Photos, NullLogger.Instance);
     }
 
     public static IReadOnlyList<string> Samples { get; } = Enumerable.Range(1, 6).Select(n => Path.Combine(TestPaths.SamplePhotos, $"sample{n}.jpg")).ToList();
@@ -27,4 +33,11 @@ public sealed class SwapFixture : IDisposable
         Average.Face.Dispose();
         Analyzer.Dispose();
     }
+}
+
+/// <summary>The face analyser alone (photo mode): for tests that need five points, not the average face.</summary>
+public sealed class AnalyzerOnlyFixture : IDisposable
+{
+    public FaceAnalyzer Analyzer { get; } = SwapFixture.OpenPhotoAnalyzer();
+    public void Dispose() => Analyzer.Dispose();
 }
