@@ -1,5 +1,12 @@
 using FaceSwap.Faces.Detection;
+using FaceSwap.Inference.Models;
+using FaceSwap.Inference.Models.Presets;
+using FaceSwap.Inference.Onnx;
+using FaceSwap.Inference.Runtime;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
 using OpenCvSharp;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace FaceSwap.Faces.Tests;
 
@@ -71,6 +78,51 @@ public sealed class ScrfdDecoderTests
         var error = Assert.Throws<ArgumentException>(() => ScrfdDecoder.Decode(outputs, ScrfdLetterbox.For(640, 480)));
         Assert.Contains("stride 16", error.Message);
         Assert.Throws<ArgumentException>(() => ScrfdDecoder.Decode(outputs[..6], ScrfdLetterbox.For(640, 480)));
+    }
+
+    [Fact]
+    public void Preprocess_puts_the_resized_frame_top_left_in_rgb_and_pads_with_black()
+    {
+        using var frame = new Mat(360, 1280, MatType.CV_8UC3, new Scalar(10, 20, 30)); // B, G, R
+        var input = new float[3 * 640 * 640];
+        var letterbox = ScrfdDetector.Preprocess(frame, input);
+        Assert.Equal((640, 180, 0.5f), (letterbox.Width, letterbox.Height, letterbox.Scale));
+        const int plane = 640 * 640;
+        var inside = 100 * 640 + 300;  // row 100 < 180: the frame
+        var below = 500 * 640 + 300;   // row 500: padding
+        Assert.Equal((30 - 127.5f) / 128f, input[inside], 5);            // R plane first
+        Assert.Equal((20 - 127.5f) / 128f, input[plane + inside], 5);
+        Assert.Equal((10 - 127.5f) / 128f, input[2 * plane + inside], 5);
+        Assert.Equal(-127.5f / 128f, input[below], 5);
+    }
+
+    [Fact]
+    public void A_generated_model_with_scrfds_signature_runs_end_to_end_through_the_store()
+    {
+        // Nine constant outputs (the hand-built tensors of the test above), in the order SCRFD lists them.
+        var outputs = EmptyOutputs();
+        Put(outputs, 1, 10, 12, 1, 0.9f, [2, 3, 4, 5], -1);
+        var graph = new OnnxGraphBuilder("generated-scrfd-shaped");
+        graph.AddInput("input.1", DataType.Float, 1, 3, 640, 640);
+        long[] widths = [1, 1, 1, 4, 4, 4, 10, 10, 10];
+        for (var o = 0; o < 9; o++)
+        {
+            var rows = outputs[o].Length / widths[o];
+            var constant = graph.AddInitializer($"c{o}", outputs[o], rows, widths[o]);
+            graph.AddOutputNode("Identity", [constant], $"out{o}");
+            graph.AddOutput($"out{o}", DataType.Float, rows, widths[o]);
+        }
+        using var dir = new TestPaths.TempDir();
+        var path = Path.Combine(dir.Path, "scrfd-shaped.onnx");
+        File.WriteAllBytes(path, graph.Build("test", "1", "generated").ToByteArray());
+        var store = new ModelStore(Path.Combine(dir.Path, "store"));
+        var check = PresetChecker.Check(path, ModelPresets.Scrfd10g);
+        Assert.True(check.Fits, string.Join("; ", check.Differences));
+        using var model = ModelSession.Open(store, PresetChecker.Add(store, check).Name, new InferenceOptions(), NullLogger.Instance);
+
+        using var frame = new Mat(720, 1280, MatType.CV_8UC3, Scalar.All(90));
+        var faces = new ScrfdDetector(model).Detect(frame);
+        AssertBox(new Rect2f(320, 224, 192, 256), Assert.Single(faces).Box);
     }
 
     private static void AssertBox(Rect2f expected, Rect2f actual)
