@@ -7,9 +7,11 @@ namespace FaceSwap.Swap;
 /// the target's mesh, its colour matched to the target's skin, and blended in through a feathered face-oval mask
 /// that leaves the target's eyes and mouth opening in place. Akka-free; one instance per stream.
 /// </summary>
-public sealed class MeshSwapper(SwapOptions? options = null)
+public sealed class MeshSwapper(SwapOptions? options = null) : IFaceSwapper
 {
     public SwapOptions Options { get; } = options ?? new SwapOptions();
+
+    void IFaceSwapper.Swap(Mat frame, SourceFace source, ReadOnlySpan<Point3f> targetMesh) => Swap(frame, source, targetMesh);
 
     /// <summary>Swaps <paramref name="source"/> onto the face whose mesh is <paramref name="targetMesh"/>, in place.</summary>
     /// <returns>the region of the frame that changed</returns>

@@ -35,7 +35,7 @@ public sealed class StreamSwapEngine
 {
     private readonly FaceAnalyzer _analyzer;
     private readonly SourceFace _source;
-    private readonly MeshSwapper _swapper;
+    private readonly IFaceSwapper _swapper;
     private readonly List<FaceTrack> _tracks = [];
     private readonly List<FaceDetection> _detections = [];
     private int _frame;
@@ -47,15 +47,16 @@ public sealed class StreamSwapEngine
 
     /// <param name="consent">cancelled when the source's consent is revoked or expires: from the next frame on, nothing is swapped in</param>
     /// <param name="enhancer">a bring-your-own face restorer run on each swapped face (every k-th frame); none: no enhancement</param>
+    /// <param name="swapper">a bring-your-own neural swapper; none: the built-in mesh swap with the options' settings</param>
     public StreamSwapEngine(FaceAnalyzer analyzer, SourceFace source, StreamEngineOptions? options = null, CancellationToken consent = default,
-        Enhancement.FaceEnhancer? enhancer = null)
+        Enhancement.FaceEnhancer? enhancer = null, IFaceSwapper? swapper = null)
     {
         _enhancer = enhancer;
         _analyzer = analyzer;
         _source = source;
         _consent = consent;
         Options = options ?? new StreamEngineOptions();
-        _swapper = new MeshSwapper(Options.Swap);
+        _swapper = swapper ?? new MeshSwapper(Options.Swap);
     }
 
     public StreamEngineOptions Options { get; }

@@ -221,6 +221,15 @@ public sealed class ResponsibleUseTests(GovernedInstall install) : IClassFixture
     }
 
     [Fact]
+    public void A_bring_your_own_swapper_missing_from_the_store_is_named_with_the_command_that_adds_it()
+    {
+        var (exit, _, stderr) = Fsc("swap", "--identity", "average", "--target", Sample(2), "-o", Out("neural.jpg"), "--swapper", "inswapper_128");
+        Assert.Equal(1, exit);
+        Assert.Contains("fsc models add FILE.onnx --preset inswapper_128", stderr);
+        Assert.False(File.Exists(Out("neural.jpg")));
+    }
+
+    [Fact]
     public void Audit_log_lists_filters_and_verifies_its_chain()
     {
         Register("--scope", "eval");

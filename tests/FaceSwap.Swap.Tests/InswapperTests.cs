@@ -1,6 +1,7 @@
 using FaceSwap.Faces;
 using FaceSwap.Faces.Detection;
 using FaceSwap.Inference.Models;
+using FaceSwap.Inference.Models.Presets;
 using FaceSwap.Inference.Onnx;
 using FaceSwap.Inference.Runtime;
 using FaceSwap.Swap.Neural;
@@ -179,6 +180,54 @@ public sealed class InswapperTests(AnalyzerOnlyFixture fixture, ITestOutputHelpe
         }
         var feathered = Enumerable.Range(90, 46).Count(x => frame.Get<Vec3b>(200, x).Item2 is > 105 and < 250);
         Assert.InRange(feathered, 8, 20);
+    }
+
+    [Fact]
+    public void Generated_models_run_through_the_stream_engine_as_the_neural_swap()
+    {
+        // inswapper-shaped: returns its target crop; ArcFace-shaped: channel means through a fixed 3×512 map.
+        var emap = Enumerable.Range(0, 512 * 512).Select(i => MathF.Cos(i * 0.37f)).ToArray();
+        var store = new ModelStore(Path.Combine(_dir.Path, "store"));
+        var swapperCheck = PresetChecker.Check(WriteGeneratedInswapper(emap), ModelPresets.Inswapper128 with { Sha256 = null });
+        var swapperManifest = PresetChecker.Add(store, swapperCheck);
+        var arcface = new OnnxGraphBuilder("generated-arcface");
+        arcface.AddInput("input.1", DataType.Float, 1, 3, 112, 112);
+        var pooled = arcface.AddNode("GlobalAveragePool", ["input.1"], "pooled");
+        var flat = arcface.AddNode("Flatten", [pooled], "flat");
+        var map = arcface.AddInitializer("map", Enumerable.Range(0, 3 * 512).Select(i => MathF.Sin(i * 0.1f)).ToArray(), 3, 512);
+        arcface.AddOutputNode("MatMul", [flat, map], "683");
+        arcface.AddOutput("683", DataType.Float, 1, 512);
+        var arcfacePath = Path.Combine(_dir.Path, "arcface.onnx");
+        File.WriteAllBytes(arcfacePath, arcface.Build("fsc-tests", "1", "generated model: ArcFace signature").ToByteArray());
+        PresetChecker.Add(store, PresetChecker.Check(arcfacePath, ModelPresets.ArcFaceW600kR50));
+
+        using var swapperModel = ModelSession.Open(store, "inswapper_128", new InferenceOptions(), NullLogger.Instance);
+        using var embedderModel = ModelSession.Open(store, "arcface_w600k_r50", new InferenceOptions(), NullLogger.Instance);
+        var neural = new NeuralSwapper(swapperModel, store.VerifiedPath(swapperManifest), embedderModel);
+        using var photo = ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, "sample5.jpg"));
+        var faces = fixture.Analyzer.Analyze(BgrImage.Of(photo));
+        using var source = FaceSwap.Swap.Evaluation.SwapEvaluation.SourceFrom(photo, faces[0]);
+        var latent = neural.Latent(source);
+        Assert.Same(latent, neural.Latent(source)); // once per source
+        Assert.Equal(1.0, Math.Sqrt(latent.Sum(v => (double)v * v)), 4);
+
+        var engine = new StreamSwapEngine(fixture.Analyzer, source, swapper: neural);
+        using var frame = photo.Clone();
+        Assert.Equal(faces.Count, engine.Process(frame).Swapped);
+        // The identity "swap" gives each face back through crop, 128 px and paste-back: changed, but only a little,
+        // and only around the faces.
+        using var difference = new Mat();
+        Cv2.Absdiff(photo, frame, difference);
+        using var grey = difference.CvtColor(ColorConversionCodes.BGR2GRAY);
+        foreach (var face in faces)
+        {
+            using var region = grey[new Rect((int)face.Detection.Box.X, (int)face.Detection.Box.Y, (int)face.Detection.Box.Width, (int)face.Detection.Box.Height)];
+            var mean = Cv2.Mean(region).Val0;
+            output.WriteLine($"face {face.Detection}: mean change {mean:F2} grey levels");
+            Assert.InRange(mean, 0.05, 12);
+        }
+        Assert.Equal(0, grey.At<byte>(5, 5));
+        Assert.Throws<ArgumentException>(() => new NeuralSwapper(embedderModel, arcfacePath, embedderModel));
     }
 
     private string WriteGeneratedInswapper(float[] emap)

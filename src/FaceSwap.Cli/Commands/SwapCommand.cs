@@ -11,7 +11,9 @@ using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;
 using FaceSwap.Swap;
 using FaceSwap.Swap.Identities;
+using FaceSwap.Swap.Enhancement;
 using FaceSwap.Swap.Jobs;
+using FaceSwap.Swap.Neural;
 using FaceSwap.Vision.Marks;
 using Microsoft.Extensions.Logging;
 
@@ -33,20 +35,27 @@ public static class SwapCommand
         var detectEvery = new Option<int>("--detect-every") { Description = "Run the detector every N frames, track in between.", DefaultValueFactory = _ => 5 };
         var feather = new Option<float>("--feather") { Description = "Width of the feathered edge, as a fraction of the face's size.", DefaultValueFactory = _ => new SwapOptions().Feather };
         var blend = new Option<BlendMode>("--blend") { Description = "Feather or Seamless.", DefaultValueFactory = _ => BlendMode.Feather };
+        var swapper = new Option<string>("--swapper") { Description = $"mesh (built in) or {NeuralSwapper.SwapperPreset} (bring your own, with {NeuralSwapper.EmbedderPreset}; see fsc models add).", DefaultValueFactory = _ => "mesh" };
+        swapper.AcceptOnlyFromAmong("mesh", NeuralSwapper.SwapperPreset);
+        var enhancer = new Option<string?>("--enhancer") { Description = "A bring-your-own face restorer from the model store (gfpgan_1.4, codeformer); none by default." };
+        var enhanceBlend = new Option<float>("--enhance-blend") { Description = "How much of the restored face replaces the swapped one, 0 to 1.", DefaultValueFactory = _ => new EnhancerOptions().Blend };
+        var fidelity = new Option<float>("--fidelity") { Description = "CodeFormer's fidelity weight, 0 (restoration) to 1 (identity).", DefaultValueFactory = _ => new EnhancerOptions().Fidelity };
         var providers = AnalyzeCommand.ProviderOption();
         var command = new Command("swap", "Swap a consented identity into an image or a video file: every frame processed, resolution, frame rate and audio kept, output marked and signed.")
-            { identity, target, output, select, detectEvery, blend, feather, providers };
+            { identity, target, output, select, detectEvery, blend, feather, swapper, enhancer, enhanceBlend, fidelity, providers };
         command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(identity)!, parse.GetValue(target)!, parse.GetValue(output)!, parse.GetValue(providers)!,
             new StreamEngineOptions
             {
                 DetectEvery = parse.GetValue(detectEvery),
                 Selection = new FaceSelection(parse.GetValue(select)),
                 Swap = new SwapOptions { Blend = parse.GetValue(blend), Feather = parse.GetValue(feather) },
-            })));
+            },
+            parse.GetValue(swapper)!, parse.GetValue(enhancer), new EnhancerOptions { Blend = parse.GetValue(enhanceBlend), Fidelity = parse.GetValue(fidelity) })));
         return command;
     }
 
-    internal static int Run(string identityId, string targetPath, string outputPath, string providers, StreamEngineOptions options)
+    internal static int Run(string identityId, string targetPath, string outputPath, string providers, StreamEngineOptions options,
+        string swapperName = "mesh", string? enhancerName = null, EnhancerOptions? enhancerOptions = null)
     {
         var settings = FscSettings.Load();
         using var logging = CliLogging.Create();
@@ -75,8 +84,12 @@ public static class SwapCommand
         var models = new ModelStore(RepositoryPaths.ModelStore);
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) },
             FileSwapJob.IsImage(targetPath) ? DetectorOptions.Photos : new DetectorOptions(), logger);
+        var inference = new InferenceOptions { Providers = ExecutionProviders.Parse(providers) };
+        using var neural = swapperName == "mesh" ? null : OpenNeural(models, inference, logger);
+        using var enhancerModel = enhancerName is null ? null : ModelSession.Open(models, enhancerName, inference, logger);
+        var enhancer = enhancerModel is null ? null : new FaceEnhancer(enhancerModel, enhancerOptions);
         var marks = new OutputMarks(settings.Label, WatermarkPayload.For(settings.NodeName, session));
-        var described = Settings(options, settings, marks);
+        var described = Settings(options, settings, marks, neural?.Swapper.Name, enhancer);
 
         governance.Audit.Append(settings.Actor, AuditKinds.SessionStart,
             $"file job {Path.GetFileName(targetPath)} -> {Path.GetFileName(outputPath)}; {JsonSerializer.Serialize(described)}", sessionName, identityId);
@@ -87,7 +100,7 @@ public static class SwapCommand
         FileSwapResult result;
         try
         {
-            result = FileSwapJob.Run(analyzer, face, targetPath, outputPath, options, marks, progress.Report, lease.Token);
+            result = FileSwapJob.Run(analyzer, face, targetPath, outputPath, options, marks, progress.Report, lease.Token, neural?.Swapper, enhancer);
         }
         catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
         {
@@ -104,8 +117,9 @@ public static class SwapCommand
         }
         progress.Finish();
 
+        var used = analyzer.Models.Concat(neural?.Manifests ?? []).Concat(enhancerModel is null ? [] : [enhancerModel.Manifest]);
         var record = ProvenanceRecord.ForOutput(outputPath, identityId,
-            analyzer.Models.Select(m => new ProvenanceModel(m.Name, m.Sha256)), described, DateTimeOffset.UtcNow, settings.NodeName, sessionName);
+            used.Select(m => new ProvenanceModel(m.Name, m.Sha256)), described, DateTimeOffset.UtcNow, settings.NodeName, sessionName);
         var sidecar = signer.WriteSidecar(outputPath, record);
         governance.Audit.Append(settings.Actor, AuditKinds.SessionStop,
             $"completed: {result.Frames} frame(s), {result.FramesWithFaces} with a swapped face, {result.Elapsed.TotalSeconds:F1} s; output sha256 {record.OutputSha256}", sessionName, identityId);
@@ -114,13 +128,36 @@ public static class SwapCommand
         return 0;
     }
 
+    /// <summary>inswapper_128 and its ArcFace, from the store; a missing one is named with the command that adds it.</summary>
+    private static NeuralModels OpenNeural(ModelStore models, InferenceOptions inference, ILogger logger)
+    {
+        foreach (var preset in new[] { NeuralSwapper.SwapperPreset, NeuralSwapper.EmbedderPreset })
+            if (!models.Contains(preset))
+                throw new ModelStoreException(models.ManifestPath(preset), $"no '{preset}' model in the store: add the file you have with 'fsc models add FILE.onnx --preset {preset}' (see docs/models.md)");
+        var swapper = ModelSession.Open(models, NeuralSwapper.SwapperPreset, inference, logger);
+        var embedder = ModelSession.Open(models, NeuralSwapper.EmbedderPreset, inference, logger);
+        return new NeuralModels(new NeuralSwapper(swapper, models.VerifiedPath(swapper.Manifest), embedder), swapper, embedder);
+    }
+
+    private sealed record NeuralModels(NeuralSwapper Swapper, ModelSession SwapperModel, ModelSession EmbedderModel) : IDisposable
+    {
+        public IEnumerable<ModelManifest> Manifests => [SwapperModel.Manifest, EmbedderModel.Manifest];
+
+        public void Dispose()
+        {
+            SwapperModel.Dispose();
+            EmbedderModel.Dispose();
+        }
+    }
+
     /// <summary>The settings that shaped the output, as the provenance record and the audit log keep them.</summary>
-    private static Dictionary<string, string> Settings(StreamEngineOptions options, FscSettings settings, OutputMarks marks)
+    private static Dictionary<string, string> Settings(StreamEngineOptions options, FscSettings settings, OutputMarks marks, string? neural, FaceEnhancer? enhancer)
     {
         var c = CultureInfo.InvariantCulture;
         return new Dictionary<string, string>
         {
-            ["swap.engine"] = "built-in mesh swap",
+            ["swap.engine"] = neural ?? "built-in mesh swap",
+            ["enhancer"] = enhancer is null ? "none" : $"{enhancer.Model.Name}, blend {enhancer.Options.Blend.ToString(c)}, fidelity {enhancer.Options.Fidelity.ToString(c)}",
             ["swap.blend"] = options.Swap.Blend.ToString(),
             ["swap.feather"] = options.Swap.Feather.ToString(c),
             ["swap.color"] = options.Swap.Color.ToString(),

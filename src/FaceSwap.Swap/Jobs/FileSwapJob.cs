@@ -25,8 +25,10 @@ public static class FileSwapJob
 
     public static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
+    /// <param name="swapper">a bring-your-own swapper; none: the built-in mesh swap</param>
+    /// <param name="enhancer">a bring-your-own face restorer; none: no enhancement</param>
     public static FileSwapResult Run(FaceAnalyzer analyzer, SourceFace source, string target, string output, StreamEngineOptions options, OutputMarks marks,
-        Action<FileSwapProgress>? progress = null, CancellationToken cancel = default)
+        Action<FileSwapProgress>? progress = null, CancellationToken cancel = default, IFaceSwapper? swapper = null, Enhancement.FaceEnhancer? enhancer = null)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         try
@@ -36,7 +38,7 @@ public static class FileSwapJob
                 using var image = ImageFile.ReadBgr(target);
                 CheckSize(target, image.Width, image.Height);
                 cancel.ThrowIfCancellationRequested();
-                var engine = new StreamSwapEngine(analyzer, source, options with { DetectEvery = 1 });
+                var engine = new StreamSwapEngine(analyzer, source, options with { DetectEvery = 1 }, cancel, enhancer, swapper);
                 var result = engine.Process(image);
                 marks.Apply(image);
                 cancel.ThrowIfCancellationRequested();
@@ -47,7 +49,7 @@ public static class FileSwapJob
 
             var info = MediaInfo.Probe(target);
             CheckSize(target, info.Width, info.Height);
-            var stream = new StreamSwapEngine(analyzer, source, options with { FramesPerSecond = (float)info.FramesPerSecond });
+            var stream = new StreamSwapEngine(analyzer, source, options with { FramesPerSecond = (float)info.FramesPerSecond }, cancel, enhancer, swapper);
             using var reader = new VideoFileReader(target, info);
             using var writer = new VideoFileWriter(output, info, audioFrom: target);
             using var frame = new Mat(info.Height, info.Width, MatType.CV_8UC3);
