@@ -16,6 +16,7 @@ public static class FscApp
             VerifyCommand.Create(),
             AuditCommand.Create(),
             KeysCommand.Create(),
+            DoctorCommand.Create(),
             EvalCommand.Create(),
             DemoCommand.Create(),
         };

@@ -230,6 +230,33 @@ public sealed class ResponsibleUseTests(GovernedInstall install) : IClassFixture
     }
 
     [Fact]
+    public void Doctor_reports_each_stage_and_fails_when_the_default_pack_is_missing()
+    {
+        var (exit, stdout, _) = Fsc("doctor");
+        Assert.True(exit == 0, stdout);
+        Assert.Contains("ok    default pack facemesh: sha256", stdout);
+        Assert.Contains("off   enhancement: no enhancer model: the enhancement stage does nothing", stdout);
+        Assert.Contains("ok    signing key:", stdout);
+        Assert.Contains("hash chain intact", stdout);
+
+        var empty = Path.Combine(install.Dir.Path, "empty-store");
+        Directory.CreateDirectory(empty);
+        var store = Environment.GetEnvironmentVariable("FSC_MODEL_STORE");
+        Environment.SetEnvironmentVariable("FSC_MODEL_STORE", empty);
+        try
+        {
+            (exit, stdout, _) = Fsc("doctor");
+            Assert.Equal(1, exit);
+            Assert.Contains("fail  default pack blazeface-back: not in", stdout);
+            Assert.Contains("run 'fsc models build-default'", stdout);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("FSC_MODEL_STORE", store);
+        }
+    }
+
+    [Fact]
     public void Audit_log_lists_filters_and_verifies_its_chain()
     {
         Register("--scope", "eval");
