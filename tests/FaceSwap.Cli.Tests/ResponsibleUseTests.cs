@@ -257,6 +257,27 @@ public sealed class ResponsibleUseTests(GovernedInstall install) : IClassFixture
     }
 
     [Fact]
+    public void Config_names_per_model_precision_and_refuses_an_unknown_one()
+    {
+        var config = Path.Combine(install.Dir.Path, "precision.conf");
+        File.WriteAllText(config, "faceswap.models.precision { \"gfpgan_1.4\" = fp16, codeformer = fp32 }");
+        Environment.SetEnvironmentVariable("FSC_CONFIG", config);
+        try
+        {
+            var settings = FaceSwap.Cli.Configuration.FscSettings.Load();
+            Assert.Equal(FaceSwap.Inference.Runtime.Precision.Fp16, settings.ModelPrecision["gfpgan_1.4"]);
+            Assert.Equal(FaceSwap.Inference.Runtime.Precision.Fp32, settings.ModelPrecision["codeformer"]);
+            Assert.EndsWith(Path.Combine(".cache", "identities"), settings.IdentityStore); // the rest falls back to config/faceswap.conf
+            File.WriteAllText(config, "faceswap.models.precision { inswapper_128 = int8 }");
+            Assert.Contains("unknown precision 'int8'", Assert.Throws<ArgumentException>(FaceSwap.Cli.Configuration.FscSettings.Load).Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("FSC_CONFIG", install.Config);
+        }
+    }
+
+    [Fact]
     public void Audit_log_lists_filters_and_verifies_its_chain()
     {
         Register("--scope", "eval");

@@ -105,7 +105,8 @@ public sealed class ModelSessionTests(DefaultPackFixture pack) : IClassFixture<D
         return store;
     }
 
-    private sealed class ListLogger : ILogger
+    /// <summary>Keeps what is logged, so a test can check what was said.</summary>
+    internal sealed class ListLogger : ILogger
     {
         public List<(LogLevel Level, string Text)> Lines { get; } = [];
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;

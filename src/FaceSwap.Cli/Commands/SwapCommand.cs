@@ -84,7 +84,7 @@ public static class SwapCommand
         var models = new ModelStore(RepositoryPaths.ModelStore);
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) },
             FileSwapJob.IsImage(targetPath) ? DetectorOptions.Photos : new DetectorOptions(), logger);
-        var inference = new InferenceOptions { Providers = ExecutionProviders.Parse(providers) };
+        var inference = new InferenceOptions { Providers = ExecutionProviders.Parse(providers), ModelPrecision = settings.ModelPrecision };
         using var neural = swapperName == "mesh" ? null : OpenNeural(models, inference, logger);
         using var enhancerModel = enhancerName is null ? null : ModelSession.Open(models, enhancerName, inference, logger);
         var enhancer = enhancerModel is null ? null : new FaceEnhancer(enhancerModel, enhancerOptions);

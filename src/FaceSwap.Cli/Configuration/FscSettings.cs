@@ -17,6 +17,7 @@ public sealed record FscSettings(
     string ConsentDatabase,
     string AuditDatabase,
     string IdentityStore,
+    IReadOnlyDictionary<string, FaceSwap.Inference.Runtime.Precision> ModelPrecision,
     string Source)
 {
     public static string DefaultFile => Path.Combine(RepositoryPaths.Root, "config", "faceswap.conf");
@@ -65,8 +66,14 @@ public sealed record FscSettings(
             Database(Required(config, "faceswap.governance.consent-database", source)),
             Database(Required(config, "faceswap.governance.audit-database", source)),
             Absolute(Required(config, "faceswap.identities.store", source)),
+            Precision(config.GetConfig("faceswap.models.precision")),
             source);
     }
+
+    /// <summary>faceswap.models.precision: model name → fp32 or fp16.</summary>
+    private static Dictionary<string, FaceSwap.Inference.Runtime.Precision> Precision(Config? section) =>
+        section is null || section.IsEmpty ? []
+            : section.AsEnumerable().ToDictionary(e => e.Key.Trim('"'), e => FaceSwap.Inference.Runtime.Precisions.Parse(e.Value.GetString()));
 
     private static Config Parse(string file)
     {

@@ -22,4 +22,9 @@ public sealed record InferenceOptions
     public int InterOpThreads { get; init; } = 1;
     public int DeviceId { get; init; }
     public bool WarmUp { get; init; } = true;
+
+    /// <summary>Per-model precision by model name; FP32 for any model not named (inswapper_128's FP16 is known to distort).</summary>
+    public IReadOnlyDictionary<string, Precision> ModelPrecision { get; init; } = new Dictionary<string, Precision>();
+
+    public Precision PrecisionOf(string model) => ModelPrecision.TryGetValue(model, out var precision) ? precision : Precision.Fp32;
 }

@@ -27,6 +27,9 @@ public sealed class ModelSession : IDisposable
         var manifest = store.Get(name);
         var path = store.VerifiedPath(manifest);
         var available = OrtEnv.Instance().GetAvailableProviders();
+        var precision = options.PrecisionOf(name);
+        if (precision == Precision.Fp16 && Precisions.DistortInFp16.Contains(manifest.Preset ?? name))
+            logger.LogWarning("{Model}: FP16 requested; its FP16 output is known to distort faces, FP32 is its default", name);
         var candidates = options.Providers.ToList();
         if (options.CpuFallback && !candidates.Contains(ExecutionProvider.Cpu)) candidates.Add(ExecutionProvider.Cpu);
 
@@ -41,7 +44,9 @@ public sealed class ModelSession : IDisposable
             var sessionOptions = BaseOptions(options);
             try
             {
-                AppendProvider(sessionOptions, provider, options.DeviceId);
+                AppendProvider(sessionOptions, provider, options.DeviceId, precision, Path.Combine(Path.GetDirectoryName(path)!, "tensorrt-cache"));
+                if (precision == Precision.Fp16 && provider != ExecutionProvider.TensorRt)
+                    logger.LogInformation("{Model}: FP16 is TensorRT's setting; on {Provider} the model runs as exported", name, provider);
                 var session = new InferenceSession(path, sessionOptions);
                 var result = new ModelSession(manifest, session, provider);
                 if (provider != options.Providers.FirstOrDefault())
@@ -76,11 +81,17 @@ public sealed class ModelSession : IDisposable
         GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
     };
 
-    private static void AppendProvider(SessionOptions options, ExecutionProvider provider, int deviceId)
+    private static void AppendProvider(SessionOptions options, ExecutionProvider provider, int deviceId, Precision precision, string engineCache)
     {
         switch (provider)
         {
-            case ExecutionProvider.TensorRt: options.AppendExecutionProvider_Tensorrt(deviceId); break;
+            case ExecutionProvider.TensorRt:
+                using (var tensorRt = new OrtTensorRTProviderOptions())
+                {
+                    tensorRt.UpdateOptions(new Dictionary<string, string>(Precisions.TensorRtOptions(deviceId, precision, engineCache)));
+                    options.AppendExecutionProvider_Tensorrt(tensorRt);
+                }
+                break;
             case ExecutionProvider.Cuda: options.AppendExecutionProvider_CUDA(deviceId); break;
             case ExecutionProvider.CoreMl: options.AppendExecutionProvider_CoreML(); break;
             case ExecutionProvider.Cpu: break; // ONNX Runtime's default
