@@ -83,35 +83,8 @@ public sealed class FaceEnhancer
             if (output.Length != 3L * _size * _size)
                 throw new InvalidOperationException($"model '{_model.Name}' returned {output.Length} values, not a {_size}x{_size} RGB image");
             // ToBgr clips: values beyond [−1, 1] land on 0 and 255, as numpy.clip(−1, 1) does.
-            NchwPixels.ToBgr(output is DenseTensor<float> dense ? dense.Buffer.Span : output.ToArray(), crop, 1 / 127.5f, -1f, round: true);
+            NchwPixels.ToBgr(output is DenseTensor<float> dense ? dense.Buffer.Span : output.ToArray(), crop, 127.5f, 127.5f, round: true);
         }
-        PasteBack(frame, crop, frameToCrop);
-    }
-
-    /// <summary>FaceFusion's static box mask (edges zeroed, blurred), warped back with the crop; then the blend with the frame.</summary>
-    private void PasteBack(Mat frame, Mat crop, Affine2D frameToCrop)
-    {
-        var blurAmount = (int)(_size * 0.5f * Options.MaskBlur);
-        var blurArea = Math.Max(blurAmount / 2, 1);
-        using var mask = new Mat(_size, _size, MatType.CV_32FC1, Scalar.All(0));
-        using (var inner = mask[new Rect(blurArea, blurArea, _size - 2 * blurArea, _size - 2 * blurArea)]) inner.SetTo(Scalar.All(1));
-        if (blurAmount > 0) Cv2.GaussianBlur(mask, mask, new Size(0, 0), blurAmount * 0.25);
-
-        var cropToFrame = frameToCrop.Inverse();
-        using var matrix = new Mat(2, 3, MatType.CV_32FC1);
-        matrix.Set(0, 0, cropToFrame.A); matrix.Set(0, 1, cropToFrame.B); matrix.Set(0, 2, cropToFrame.Tx);
-        matrix.Set(1, 0, cropToFrame.C); matrix.Set(1, 1, cropToFrame.D); matrix.Set(1, 2, cropToFrame.Ty);
-        using var back = new Mat();
-        using var alpha = new Mat();
-        Cv2.WarpAffine(crop, back, matrix, frame.Size(), InterpolationFlags.Linear, BorderTypes.Replicate);
-        Cv2.WarpAffine(mask, alpha, matrix, frame.Size(), InterpolationFlags.Linear, BorderTypes.Constant, Scalar.All(0));
-        // paste = alpha·restored + (1 − alpha)·frame, then frame·(1 − blend) + paste·blend: one weight, alpha·blend.
-        using var weight = alpha * Options.Blend;
-        using var weightMat = weight.ToMat();
-        using var inverse = new Mat();
-        Cv2.Subtract(Scalar.All(1), weightMat, inverse);
-        using var blended = new Mat();
-        Cv2.BlendLinear(back, frame, weightMat, inverse, blended);
-        blended.CopyTo(frame);
+        BoxMaskPaste.Paste(frame, crop, frameToCrop, Options.MaskBlur, Options.Blend);
     }
 }

@@ -82,7 +82,7 @@ public sealed class Inswapper128
     public static void OutputToBgr(ReadOnlySpan<float> nchw, Mat crop)
     {
         CheckCrop(crop);
-        NchwPixels.ToBgr(nchw, crop, 1 / 255f, 0, round: false);
+        NchwPixels.ToBgr(nchw, crop, 255f, 0, round: false);
     }
 
     /// <summary>

@@ -79,7 +79,32 @@ public static class ModelPresets
         "sczhou/CodeFormer weights, exported to ONNX (e.g. by FaceFusion)",
         "S-Lab License 1.0: non-commercial use only");
 
-    public static readonly IReadOnlyList<ModelPreset> All = [Inswapper128, ArcFaceW600kR50, Scrfd10g, Gfpgan14, CodeFormer];
+    /// <summary>
+    /// SimSwap 256 as FaceFusion runs it (face_swapper.py): 'target' = 256×256 crop aligned to the arcface_v1 template
+    /// (×256/112), RGB, (x/255 − ImageNet mean)/std per channel; 'source' = the L2-normalised embedding of its own
+    /// ArcFace (arcface_simswap); output read by position, RGB in [0,1].
+    /// </summary>
+    public static readonly ModelPreset SimSwap256 = new(
+        "simswap_256", "face-swap",
+        [
+            new("target", Float, [1, 3, 256, 256], "NCHW", "RGB", Meaning: "target face aligned to arcface_v1 ×256/112; (x/255 − [0.485,0.456,0.406]) / [0.229,0.224,0.225]"),
+            new("source", Float, [1, 512], Meaning: "L2-normalised arcface_simswap embedding"),
+        ],
+        [new(null, Float, [1, 3, 256, 256], "NCHW", "RGB", Meaning: "swapped face, RGB in [0,1]")],
+        null, // no single published hash that we can vouch for
+        "neuralchen/SimSwap, exported to ONNX (e.g. FaceFusion's simswap_256.onnx)",
+        "SimSwap: CC BY-NC 4.0, non-commercial; its ArcFace weights under their own terms");
+
+    /// <summary>The ArcFace SimSwap was trained with (FaceFusion's arcface_simswap): arcface_v1 112 crop, x/127.5 − 1, RGB.</summary>
+    public static readonly ModelPreset ArcFaceSimSwap = new(
+        "arcface_simswap", "face-embedding",
+        [new(null, Float, [-1, 3, 112, 112], "NCHW", "RGB", Normalization.MinusOneToOne, "face aligned to the arcface_v1 112 template")],
+        [new(null, Float, [-1, 512], Meaning: "identity embedding, 512 values, L2-normalised by the caller")],
+        null,
+        "SimSwap's ArcFace checkpoint, exported to ONNX (e.g. FaceFusion's arcface_simswap.onnx)",
+        "SimSwap: CC BY-NC 4.0, non-commercial");
+
+    public static readonly IReadOnlyList<ModelPreset> All = [Inswapper128, ArcFaceW600kR50, Scrfd10g, Gfpgan14, CodeFormer, SimSwap256, ArcFaceSimSwap];
 
     public static ModelPreset Get(string name) =>
         All.FirstOrDefault(p => p.Name == name)
