@@ -190,15 +190,7 @@ public sealed class InswapperTests(AnalyzerOnlyFixture fixture, ITestOutputHelpe
         var store = new ModelStore(Path.Combine(_dir.Path, "store"));
         var swapperCheck = PresetChecker.Check(WriteGeneratedInswapper(emap), ModelPresets.Inswapper128 with { Sha256 = null });
         var swapperManifest = PresetChecker.Add(store, swapperCheck);
-        var arcface = new OnnxGraphBuilder("generated-arcface");
-        arcface.AddInput("input.1", DataType.Float, 1, 3, 112, 112);
-        var pooled = arcface.AddNode("GlobalAveragePool", ["input.1"], "pooled");
-        var flat = arcface.AddNode("Flatten", [pooled], "flat");
-        var map = arcface.AddInitializer("map", Enumerable.Range(0, 3 * 512).Select(i => MathF.Sin(i * 0.1f)).ToArray(), 3, 512);
-        arcface.AddOutputNode("MatMul", [flat, map], "683");
-        arcface.AddOutput("683", DataType.Float, 1, 512);
-        var arcfacePath = Path.Combine(_dir.Path, "arcface.onnx");
-        File.WriteAllBytes(arcfacePath, arcface.Build("fsc-tests", "1", "generated model: ArcFace signature").ToByteArray());
+        var arcfacePath = WriteGeneratedArcFace(_dir.Path, "input.1");
         PresetChecker.Add(store, PresetChecker.Check(arcfacePath, ModelPresets.ArcFaceW600kR50));
 
         using var swapperModel = ModelSession.Open(store, "inswapper_128", new InferenceOptions(), NullLogger.Instance);
@@ -228,6 +220,21 @@ public sealed class InswapperTests(AnalyzerOnlyFixture fixture, ITestOutputHelpe
         }
         Assert.Equal(0, grey.At<byte>(5, 5));
         Assert.Throws<ArgumentException>(() => new NeuralSwapper(embedderModel, arcfacePath, embedderModel));
+    }
+
+    /// <summary>An ArcFace-shaped graph: channel means of the 112 crop through a fixed 3×512 map.</summary>
+    internal static string WriteGeneratedArcFace(string dir, string inputName)
+    {
+        var arcface = new OnnxGraphBuilder("generated-arcface");
+        arcface.AddInput(inputName, DataType.Float, 1, 3, 112, 112);
+        var pooled = arcface.AddNode("GlobalAveragePool", [inputName], "pooled");
+        var flat = arcface.AddNode("Flatten", [pooled], "flat");
+        var map = arcface.AddInitializer("map", Enumerable.Range(0, 3 * 512).Select(i => MathF.Sin(i * 0.1f)).ToArray(), 3, 512);
+        arcface.AddOutputNode("MatMul", [flat, map], "683");
+        arcface.AddOutput("683", DataType.Float, 1, 512);
+        var path = Path.Combine(dir, $"arcface-{inputName}.onnx");
+        File.WriteAllBytes(path, arcface.Build("fsc-tests", "1", "generated model: ArcFace signature").ToByteArray());
+        return path;
     }
 
     private string WriteGeneratedInswapper(float[] emap)

@@ -35,8 +35,12 @@ public static class SwapCommand
         var detectEvery = new Option<int>("--detect-every") { Description = "Run the detector every N frames, track in between.", DefaultValueFactory = _ => 5 };
         var feather = new Option<float>("--feather") { Description = "Width of the feathered edge, as a fraction of the face's size.", DefaultValueFactory = _ => new SwapOptions().Feather };
         var blend = new Option<BlendMode>("--blend") { Description = "Feather or Seamless.", DefaultValueFactory = _ => BlendMode.Feather };
-        var swapper = new Option<string>("--swapper") { Description = $"mesh (built in) or {NeuralSwapper.SwapperPreset} (bring your own, with {NeuralSwapper.EmbedderPreset}; see fsc models add).", DefaultValueFactory = _ => "mesh" };
-        swapper.AcceptOnlyFromAmong("mesh", NeuralSwapper.SwapperPreset);
+        var swapper = new Option<string>("--swapper")
+        {
+            Description = $"mesh (built in), or a bring-your-own swapper with its embedding: {string.Join(", ", NeuralSwapper.EmbedderOf.Select(e => $"{e.Key} (with {e.Value})"))}; see fsc models add.",
+            DefaultValueFactory = _ => "mesh",
+        };
+        swapper.AcceptOnlyFromAmong(["mesh", .. NeuralSwapper.EmbedderOf.Keys]);
         var enhancer = new Option<string?>("--enhancer") { Description = "A bring-your-own face restorer from the model store (gfpgan_1.4, codeformer); none by default." };
         var enhanceBlend = new Option<float>("--enhance-blend") { Description = "How much of the restored face replaces the swapped one, 0 to 1.", DefaultValueFactory = _ => new EnhancerOptions().Blend };
         var fidelity = new Option<float>("--fidelity") { Description = "CodeFormer's fidelity weight, 0 (restoration) to 1 (identity).", DefaultValueFactory = _ => new EnhancerOptions().Fidelity };
@@ -85,7 +89,7 @@ public static class SwapCommand
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) },
             FileSwapJob.IsImage(targetPath) ? DetectorOptions.Photos : new DetectorOptions(), logger);
         var inference = new InferenceOptions { Providers = ExecutionProviders.Parse(providers), ModelPrecision = settings.ModelPrecision };
-        using var neural = swapperName == "mesh" ? null : OpenNeural(models, inference, logger);
+        using var neural = swapperName == "mesh" ? null : OpenNeural(models, swapperName, inference, logger);
         using var enhancerModel = enhancerName is null ? null : ModelSession.Open(models, enhancerName, inference, logger);
         var enhancer = enhancerModel is null ? null : new FaceEnhancer(enhancerModel, enhancerOptions);
         var marks = new OutputMarks(settings.Label, WatermarkPayload.For(settings.NodeName, session));
@@ -128,14 +132,15 @@ public static class SwapCommand
         return 0;
     }
 
-    /// <summary>inswapper_128 and its ArcFace, from the store; a missing one is named with the command that adds it.</summary>
-    private static NeuralModels OpenNeural(ModelStore models, InferenceOptions inference, ILogger logger)
+    /// <summary>A swapper and its ArcFace, from the store; a missing one is named with the command that adds it.</summary>
+    private static NeuralModels OpenNeural(ModelStore models, string swapperPreset, InferenceOptions inference, ILogger logger)
     {
-        foreach (var preset in new[] { NeuralSwapper.SwapperPreset, NeuralSwapper.EmbedderPreset })
+        var embedderPreset = NeuralSwapper.EmbedderOf[swapperPreset];
+        foreach (var preset in new[] { swapperPreset, embedderPreset })
             if (!models.Contains(preset))
                 throw new ModelStoreException(models.ManifestPath(preset), $"no '{preset}' model in the store: add the file you have with 'fsc models add FILE.onnx --preset {preset}' (see docs/models.md)");
-        var swapper = ModelSession.Open(models, NeuralSwapper.SwapperPreset, inference, logger);
-        var embedder = ModelSession.Open(models, NeuralSwapper.EmbedderPreset, inference, logger);
+        var swapper = ModelSession.Open(models, swapperPreset, inference, logger);
+        var embedder = ModelSession.Open(models, embedderPreset, inference, logger);
         return new NeuralModels(new NeuralSwapper(swapper, models.VerifiedPath(swapper.Manifest), embedder), swapper, embedder);
     }
 
