@@ -36,6 +36,7 @@ public sealed class StreamSwapEngine
     private readonly FaceAnalyzer _analyzer;
     private readonly SourceFace _source;
     private readonly IFaceSwapper _swapper;
+    private readonly IFaceDetector _detector;
     private readonly List<FaceTrack> _tracks = [];
     private readonly List<FaceDetection> _detections = [];
     private int _frame;
@@ -48,9 +49,11 @@ public sealed class StreamSwapEngine
     /// <param name="consent">cancelled when the source's consent is revoked or expires: from the next frame on, nothing is swapped in</param>
     /// <param name="enhancer">a bring-your-own face restorer run on each swapped face (every k-th frame); none: no enhancement</param>
     /// <param name="swapper">a bring-your-own neural swapper; none: the built-in mesh swap with the options' settings</param>
+    /// <param name="detector">a bring-your-own detector (SCRFD); none: the analyser's BlazeFace</param>
     public StreamSwapEngine(FaceAnalyzer analyzer, SourceFace source, StreamEngineOptions? options = null, CancellationToken consent = default,
-        Enhancement.FaceEnhancer? enhancer = null, IFaceSwapper? swapper = null)
+        Enhancement.FaceEnhancer? enhancer = null, IFaceSwapper? swapper = null, IFaceDetector? detector = null)
     {
+        _detector = detector ?? analyzer.Detector;
         _enhancer = enhancer;
         _analyzer = analyzer;
         _source = source;
@@ -96,7 +99,7 @@ public sealed class StreamSwapEngine
 
     private void Detect(BgrImage image)
     {
-        _analyzer.Detector.Detect(image, _detections);
+        _detector.Detect(image, _detections);
         var continued = new List<FaceTrack>();
         foreach (var detection in _detections)
         {

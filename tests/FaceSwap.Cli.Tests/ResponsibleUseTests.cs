@@ -220,12 +220,16 @@ public sealed class ResponsibleUseTests(GovernedInstall install) : IClassFixture
         }
     }
 
-    [Fact]
-    public void A_bring_your_own_swapper_missing_from_the_store_is_named_with_the_command_that_adds_it()
+    [Theory]
+    [InlineData("--swapper", "inswapper_128")]
+    [InlineData("--swapper", "simswap_256")]
+    [InlineData("--enhancer", "gfpgan_1.4")]
+    [InlineData("--detector", "scrfd_10g")]
+    public void A_bring_your_own_model_missing_from_the_store_is_named_with_the_command_that_adds_it(string option, string preset)
     {
-        var (exit, _, stderr) = Fsc("swap", "--identity", "average", "--target", Sample(2), "-o", Out("neural.jpg"), "--swapper", "inswapper_128");
+        var (exit, _, stderr) = Fsc("swap", "--identity", "average", "--target", Sample(2), "-o", Out("neural.jpg"), option, preset);
         Assert.Equal(1, exit);
-        Assert.Contains("fsc models add FILE.onnx --preset inswapper_128", stderr);
+        Assert.Contains($"fsc models add FILE.onnx --preset {preset}", stderr);
         Assert.False(File.Exists(Out("neural.jpg")));
     }
 

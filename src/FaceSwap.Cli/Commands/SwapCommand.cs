@@ -44,9 +44,11 @@ public static class SwapCommand
         var enhancer = new Option<string?>("--enhancer") { Description = "A bring-your-own face restorer from the model store (gfpgan_1.4, codeformer); none by default." };
         var enhanceBlend = new Option<float>("--enhance-blend") { Description = "How much of the restored face replaces the swapped one, 0 to 1.", DefaultValueFactory = _ => new EnhancerOptions().Blend };
         var fidelity = new Option<float>("--fidelity") { Description = "CodeFormer's fidelity weight, 0 (restoration) to 1 (identity).", DefaultValueFactory = _ => new EnhancerOptions().Fidelity };
+        var detector = new Option<string>("--detector") { Description = $"blazeface (default pack) or {ScrfdDetector.PresetName} (bring your own; see fsc models add).", DefaultValueFactory = _ => "blazeface" };
+        detector.AcceptOnlyFromAmong("blazeface", ScrfdDetector.PresetName);
         var providers = AnalyzeCommand.ProviderOption();
         var command = new Command("swap", "Swap a consented identity into an image or a video file: every frame processed, resolution, frame rate and audio kept, output marked and signed.")
-            { identity, target, output, select, detectEvery, blend, feather, swapper, enhancer, enhanceBlend, fidelity, providers };
+            { identity, target, output, select, detectEvery, blend, feather, swapper, enhancer, enhanceBlend, fidelity, detector, providers };
         command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(identity)!, parse.GetValue(target)!, parse.GetValue(output)!, parse.GetValue(providers)!,
             new StreamEngineOptions
             {
@@ -54,12 +56,13 @@ public static class SwapCommand
                 Selection = new FaceSelection(parse.GetValue(select)),
                 Swap = new SwapOptions { Blend = parse.GetValue(blend), Feather = parse.GetValue(feather) },
             },
-            parse.GetValue(swapper)!, parse.GetValue(enhancer), new EnhancerOptions { Blend = parse.GetValue(enhanceBlend), Fidelity = parse.GetValue(fidelity) })));
+            parse.GetValue(swapper)!, parse.GetValue(enhancer), new EnhancerOptions { Blend = parse.GetValue(enhanceBlend), Fidelity = parse.GetValue(fidelity) },
+            parse.GetValue(detector)!)));
         return command;
     }
 
     internal static int Run(string identityId, string targetPath, string outputPath, string providers, StreamEngineOptions options,
-        string swapperName = "mesh", string? enhancerName = null, EnhancerOptions? enhancerOptions = null)
+        string swapperName = "mesh", string? enhancerName = null, EnhancerOptions? enhancerOptions = null, string detectorName = "blazeface")
     {
         var settings = FscSettings.Load();
         using var logging = CliLogging.Create();
@@ -90,10 +93,12 @@ public static class SwapCommand
             FileSwapJob.IsImage(targetPath) ? DetectorOptions.Photos : new DetectorOptions(), logger);
         var inference = new InferenceOptions { Providers = ExecutionProviders.Parse(providers), ModelPrecision = settings.ModelPrecision };
         using var neural = swapperName == "mesh" ? null : OpenNeural(models, swapperName, inference, logger);
-        using var enhancerModel = enhancerName is null ? null : ModelSession.Open(models, enhancerName, inference, logger);
+        using var enhancerModel = enhancerName is null ? null : OpenFromStore(models, enhancerName, inference, logger);
         var enhancer = enhancerModel is null ? null : new FaceEnhancer(enhancerModel, enhancerOptions);
+        using var scrfdModel = detectorName == "blazeface" ? null : OpenFromStore(models, ScrfdDetector.PresetName, inference, logger);
+        var detector = scrfdModel is null ? null : new ScrfdDetector(scrfdModel);
         var marks = new OutputMarks(settings.Label, WatermarkPayload.For(settings.NodeName, session));
-        var described = Settings(options, settings, marks, neural?.Swapper.Name, enhancer);
+        var described = Settings(options, settings, marks, neural?.Swapper.Name, enhancer, detectorName);
 
         governance.Audit.Append(settings.Actor, AuditKinds.SessionStart,
             $"file job {Path.GetFileName(targetPath)} -> {Path.GetFileName(outputPath)}; {JsonSerializer.Serialize(described)}", sessionName, identityId);
@@ -104,7 +109,7 @@ public static class SwapCommand
         FileSwapResult result;
         try
         {
-            result = FileSwapJob.Run(analyzer, face, targetPath, outputPath, options, marks, progress.Report, lease.Token, neural?.Swapper, enhancer);
+            result = FileSwapJob.Run(analyzer, face, targetPath, outputPath, options, marks, progress.Report, lease.Token, neural?.Swapper, enhancer, detector);
         }
         catch (OperationCanceledException) when (lease.Token.IsCancellationRequested)
         {
@@ -121,7 +126,8 @@ public static class SwapCommand
         }
         progress.Finish();
 
-        var used = analyzer.Models.Concat(neural?.Manifests ?? []).Concat(enhancerModel is null ? [] : [enhancerModel.Manifest]);
+        var used = analyzer.Models.Concat(neural?.Manifests ?? []).Concat(enhancerModel is null ? [] : [enhancerModel.Manifest])
+            .Concat(scrfdModel is null ? [] : [scrfdModel.Manifest]);
         var record = ProvenanceRecord.ForOutput(outputPath, identityId,
             used.Select(m => new ProvenanceModel(m.Name, m.Sha256)), described, DateTimeOffset.UtcNow, settings.NodeName, sessionName);
         var sidecar = signer.WriteSidecar(outputPath, record);
@@ -138,11 +144,18 @@ public static class SwapCommand
         var embedderPreset = NeuralSwapper.EmbedderOf[swapperPreset];
         foreach (var preset in new[] { swapperPreset, embedderPreset })
             if (!models.Contains(preset))
-                throw new ModelStoreException(models.ManifestPath(preset), $"no '{preset}' model in the store: add the file you have with 'fsc models add FILE.onnx --preset {preset}' (see docs/models.md)");
+                throw Missing(models, preset);
         var swapper = ModelSession.Open(models, swapperPreset, inference, logger);
         var embedder = ModelSession.Open(models, embedderPreset, inference, logger);
         return new NeuralModels(new NeuralSwapper(swapper, models.VerifiedPath(swapper.Manifest), embedder), swapper, embedder);
     }
+
+    /// <summary>A bring-your-own model by its preset name; a missing one is named with the command that adds it.</summary>
+    private static ModelSession OpenFromStore(ModelStore models, string preset, InferenceOptions inference, ILogger logger) =>
+        models.Contains(preset) ? ModelSession.Open(models, preset, inference, logger) : throw Missing(models, preset);
+
+    private static ModelStoreException Missing(ModelStore models, string preset) =>
+        new(models.ManifestPath(preset), $"no '{preset}' model in the store: add the file you have with 'fsc models add FILE.onnx --preset {preset}' (see docs/models.md)");
 
     private sealed record NeuralModels(NeuralSwapper Swapper, ModelSession SwapperModel, ModelSession EmbedderModel) : IDisposable
     {
@@ -156,12 +169,13 @@ public static class SwapCommand
     }
 
     /// <summary>The settings that shaped the output, as the provenance record and the audit log keep them.</summary>
-    private static Dictionary<string, string> Settings(StreamEngineOptions options, FscSettings settings, OutputMarks marks, string? neural, FaceEnhancer? enhancer)
+    private static Dictionary<string, string> Settings(StreamEngineOptions options, FscSettings settings, OutputMarks marks, string? neural, FaceEnhancer? enhancer, string detectorName)
     {
         var c = CultureInfo.InvariantCulture;
         return new Dictionary<string, string>
         {
             ["swap.engine"] = neural ?? "built-in mesh swap",
+            ["detector"] = detectorName,
             ["enhancer"] = enhancer is null ? "none" : $"{enhancer.Model.Name}, blend {enhancer.Options.Blend.ToString(c)}, fidelity {enhancer.Options.Fidelity.ToString(c)}",
             ["swap.blend"] = options.Swap.Blend.ToString(),
             ["swap.feather"] = options.Swap.Feather.ToString(c),

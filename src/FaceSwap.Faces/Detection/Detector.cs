@@ -30,7 +30,7 @@ public sealed record DetectorOptions
 /// overlapping tiles for small faces, merged by weighted NMS. Results are in frame pixels. Buffers are kept per
 /// batch size, so a steady stream of same-sized frames allocates nothing.
 /// </summary>
-public sealed class Detector : IDisposable
+public sealed class Detector : IFaceDetector, IDisposable
 {
     public const string ModelName = "blazeface-back";
     private const int Size = BlazeFaceDecoder.InputSize;

@@ -12,6 +12,7 @@ namespace FaceSwap.Faces.Detection;
 /// position and decoded by <see cref="ScrfdDecoder"/>.
 /// </summary>
 public sealed class ScrfdDetector(ModelSession model, float scoreThreshold = ScrfdDecoder.ScoreThreshold, float nmsThreshold = ScrfdDecoder.NmsThreshold)
+    : IFaceDetector
 {
     public const string PresetName = "scrfd_10g";
     private const int Size = ScrfdDecoder.InputSize;
@@ -25,6 +26,25 @@ public sealed class ScrfdDetector(ModelSession model, float scoreThreshold = Scr
         using var results = _model.Session.Run([NamedOnnxValue.CreateFromTensor(_model.Manifest.Inputs[0].Name, input)]);
         var outputs = results.Select(r => r.AsTensor<float>().ToArray()).ToList();
         return ScrfdDecoder.Decode(outputs, letterbox, scoreThreshold, nmsThreshold);
+    }
+
+    /// <summary>
+    /// As the stream engine's detector: SCRFD's box and its eyes, nose and mouth centre (between the corners) as a
+    /// <see cref="FaceDetection"/>. SCRFD has no ear points; they stay at the origin, and nothing downstream reads them.
+    /// </summary>
+    public void Detect(BgrImage frame, List<FaceDetection> faces)
+    {
+        faces.Clear();
+        using var mat = Mat.FromPixelData(frame.Height, frame.Width, MatType.CV_8UC3, frame.Data, frame.Stride);
+        foreach (var face in Detect(mat))
+        {
+            var detection = new FaceDetection { Box = face.Box, Score = face.Score };
+            detection.Keypoints[FaceKeypoints.RightEye] = face.Points[0];
+            detection.Keypoints[FaceKeypoints.LeftEye] = face.Points[1];
+            detection.Keypoints[FaceKeypoints.Nose] = face.Points[2];
+            detection.Keypoints[FaceKeypoints.Mouth] = new Point2f((face.Points[3].X + face.Points[4].X) / 2, (face.Points[3].Y + face.Points[4].Y) / 2);
+            faces.Add(detection);
+        }
     }
 
     /// <summary>Fills the 1×3×640×640 input from an 8-bit BGR frame and says where the frame went.</summary>

@@ -27,8 +27,10 @@ public static class FileSwapJob
 
     /// <param name="swapper">a bring-your-own swapper; none: the built-in mesh swap</param>
     /// <param name="enhancer">a bring-your-own face restorer; none: no enhancement</param>
+    /// <param name="detector">a bring-your-own detector (SCRFD); none: BlazeFace</param>
     public static FileSwapResult Run(FaceAnalyzer analyzer, SourceFace source, string target, string output, StreamEngineOptions options, OutputMarks marks,
-        Action<FileSwapProgress>? progress = null, CancellationToken cancel = default, IFaceSwapper? swapper = null, Enhancement.FaceEnhancer? enhancer = null)
+        Action<FileSwapProgress>? progress = null, CancellationToken cancel = default, IFaceSwapper? swapper = null, Enhancement.FaceEnhancer? enhancer = null,
+        FaceSwap.Faces.Detection.IFaceDetector? detector = null)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         try
@@ -38,7 +40,7 @@ public static class FileSwapJob
                 using var image = ImageFile.ReadBgr(target);
                 CheckSize(target, image.Width, image.Height);
                 cancel.ThrowIfCancellationRequested();
-                var engine = new StreamSwapEngine(analyzer, source, options with { DetectEvery = 1 }, cancel, enhancer, swapper);
+                var engine = new StreamSwapEngine(analyzer, source, options with { DetectEvery = 1 }, cancel, enhancer, swapper, detector);
                 var result = engine.Process(image);
                 marks.Apply(image);
                 cancel.ThrowIfCancellationRequested();
@@ -49,7 +51,7 @@ public static class FileSwapJob
 
             var info = MediaInfo.Probe(target);
             CheckSize(target, info.Width, info.Height);
-            var stream = new StreamSwapEngine(analyzer, source, options with { FramesPerSecond = (float)info.FramesPerSecond }, cancel, enhancer, swapper);
+            var stream = new StreamSwapEngine(analyzer, source, options with { FramesPerSecond = (float)info.FramesPerSecond }, cancel, enhancer, swapper, detector);
             using var reader = new VideoFileReader(target, info);
             using var writer = new VideoFileWriter(output, info, audioFrom: target);
             using var frame = new Mat(info.Height, info.Width, MatType.CV_8UC3);
