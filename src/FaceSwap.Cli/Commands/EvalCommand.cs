@@ -32,18 +32,20 @@ public static class EvalCommand
         var shape = new Option<float>("--shape") { Description = "How far the inner features take the source's shape, 0 to 1.", DefaultValueFactory = _ => new SwapOptions().ShapeTransfer };
         var colour = new Option<ColorTransfer>("--color") { Description = "Colour transfer: LabStatistics or None.", DefaultValueFactory = _ => new SwapOptions().Color };
         var keep = new Option<bool>("--keep-eyes-and-mouth") { Description = "Keep the target's eye and mouth openings.", DefaultValueFactory = _ => new SwapOptions().KeepEyesAndMouth };
-        var command = new Command("eval", "Measure the built-in swap on the sample photos: identity, landmarks, SSIM outside the face, jitter, flicker, cost.")
-            { identity, photoSources, json, plot, blend, feather, shape, colour, keep };
+        var swapper = new Option<string>("--swapper") { Description = "mesh (built in), or a bring-your-own swapper from the model store: inswapper_128, simswap_256.", DefaultValueFactory = _ => "mesh" };
+        swapper.AcceptOnlyFromAmong(["mesh", .. FaceSwap.Swap.Neural.NeuralSwapper.EmbedderOf.Keys]);
+        var command = new Command("eval", "Measure a swap on the sample photos (the built-in one, or a bring-your-own): identity, landmarks, SSIM outside the face, jitter, flicker, cost.")
+            { identity, photoSources, json, plot, blend, feather, shape, colour, keep, swapper };
         command.SetAction(parse => CliErrors.Run(() => Run(parse.GetValue(identity)!, parse.GetValue(photoSources),
             parse.GetValue(json), parse.GetValue(plot), new SwapOptions
             {
                 Blend = parse.GetValue(blend), Feather = parse.GetValue(feather), ShapeTransfer = parse.GetValue(shape),
                 Color = parse.GetValue(colour), KeepEyesAndMouth = parse.GetValue(keep),
-            })));
+            }, parse.GetValue(swapper)!)));
         return command;
     }
 
-    private static int Run(string identityId, bool photoSources, string? jsonPath, string? plotPath, SwapOptions options)
+    private static int Run(string identityId, bool photoSources, string? jsonPath, string? plotPath, SwapOptions options, string swapperName)
     {
         var settings = FscSettings.Load();
         var identityStore = settings.IdentityStore;
@@ -52,6 +54,8 @@ public static class EvalCommand
             governance.Consent.Require(identityId, ConsentScopes.Eval, DateTimeOffset.UtcNow);
         var models = new ModelStore(RepositoryPaths.ModelStore);
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions(), DetectorOptions.Photos, logging.CreateLogger("fsc"));
+        using var neuralModels = swapperName == "mesh" ? null : ByoModels.OpenNeural(models, swapperName, new InferenceOptions { ModelPrecision = settings.ModelPrecision }, logging.CreateLogger("fsc"));
+        var neural = neuralModels?.Swapper;
         var (record, identity) = new IdentityStore(identityStore).Load(identityId);
         using var identityFace = identity;
         var identityEmbedding = analyzer.Analyze(BgrImage.Of(identity.Texture)).FirstOrDefault()?.Embedding
@@ -65,7 +69,7 @@ public static class EvalCommand
             var measurements = new List<(string Kind, SwapMeasurement Measurement)>();
             for (var t = 0; t < images.Count; t++)
             {
-                measurements.AddRange(SwapEvaluation.Measure(analyzer, record.Id, identity, identityEmbedding, Path.GetFileName(photos[t]), images[t], faces[t], options).Select(m => ("identity", m)));
+                measurements.AddRange(SwapEvaluation.Measure(analyzer, record.Id, identity, identityEmbedding, Path.GetFileName(photos[t]), images[t], faces[t], options, neural).Select(m => ("identity", m)));
                 Console.Error.Write($"\r{record.Id}: {t + 1}/{images.Count} photos");
             }
             Console.Error.WriteLine();
@@ -78,7 +82,7 @@ public static class EvalCommand
                         for (var t = 0; t < images.Count; t++)
                             if (t != s)
                                 measurements.AddRange(SwapEvaluation.Measure(analyzer, $"{Path.GetFileName(photos[s])}#{f}", source, faces[s][f].Embedding,
-                                    Path.GetFileName(photos[t]), images[t], faces[t], options).Select(m => ("photo faces", m)));
+                                    Path.GetFileName(photos[t]), images[t], faces[t], options, neural).Select(m => ("photo faces", m)));
                     }
                     Console.Error.Write($"\rphoto sources: {s + 1}/{images.Count} photos");
                 }
@@ -99,7 +103,7 @@ public static class EvalCommand
             using var still = StillFrames.Astronaut640x480();
             using (var streaming = FaceAnalyzer.Open(models, new InferenceOptions(), new DetectorOptions(), logging.CreateLogger("fsc")))
             {
-                var sequence = SwapEvaluation.StillSequence(streaming, identity, still, new StreamEngineOptions { Swap = options }, noiseSigma: 1);
+                var sequence = SwapEvaluation.StillSequence(streaming, identity, still, new StreamEngineOptions { Swap = options }, noiseSigma: 1, neural: neural);
                 Console.WriteLine($"still sequence (astronaut, 640x480, 60 frames, noise sigma 1): landmark std {sequence.LandmarkStd:F3} px (max {sequence.LandmarkStdMax:F3}), " +
                     $"jitter {sequence.Jitter:F3} px/frame, flicker {sequence.Flicker:F3} grey levels, {sequence.MillisecondsPerFrame:F1} ms per frame");
             }

@@ -92,10 +92,10 @@ public static class SwapCommand
         using var analyzer = FaceAnalyzer.Open(models, new InferenceOptions { Providers = ExecutionProviders.Parse(providers) },
             FileSwapJob.IsImage(targetPath) ? DetectorOptions.Photos : new DetectorOptions(), logger);
         var inference = new InferenceOptions { Providers = ExecutionProviders.Parse(providers), ModelPrecision = settings.ModelPrecision };
-        using var neural = swapperName == "mesh" ? null : OpenNeural(models, swapperName, inference, logger);
-        using var enhancerModel = enhancerName is null ? null : OpenFromStore(models, enhancerName, inference, logger);
+        using var neural = swapperName == "mesh" ? null : ByoModels.OpenNeural(models, swapperName, inference, logger);
+        using var enhancerModel = enhancerName is null ? null : ByoModels.OpenFromStore(models, enhancerName, inference, logger);
         var enhancer = enhancerModel is null ? null : new FaceEnhancer(enhancerModel, enhancerOptions);
-        using var scrfdModel = detectorName == "blazeface" ? null : OpenFromStore(models, ScrfdDetector.PresetName, inference, logger);
+        using var scrfdModel = detectorName == "blazeface" ? null : ByoModels.OpenFromStore(models, ScrfdDetector.PresetName, inference, logger);
         var detector = scrfdModel is null ? null : new ScrfdDetector(scrfdModel);
         var marks = new OutputMarks(settings.Label, WatermarkPayload.For(settings.NodeName, session));
         var described = Settings(options, settings, marks, neural?.Swapper.Name, enhancer, detectorName);
@@ -136,36 +136,6 @@ public static class SwapCommand
         Console.WriteLine($"swapped '{identityId}' into {result.FramesWithFaces} of {result.Frames} frame(s) in {result.Elapsed.TotalSeconds:F1} s -> {outputPath}");
         Console.WriteLine($"session {sessionName}, watermark {marks.Payload}, provenance {sidecar}");
         return 0;
-    }
-
-    /// <summary>A swapper and its ArcFace, from the store; a missing one is named with the command that adds it.</summary>
-    private static NeuralModels OpenNeural(ModelStore models, string swapperPreset, InferenceOptions inference, ILogger logger)
-    {
-        var embedderPreset = NeuralSwapper.EmbedderOf[swapperPreset];
-        foreach (var preset in new[] { swapperPreset, embedderPreset })
-            if (!models.Contains(preset))
-                throw Missing(models, preset);
-        var swapper = ModelSession.Open(models, swapperPreset, inference, logger);
-        var embedder = ModelSession.Open(models, embedderPreset, inference, logger);
-        return new NeuralModels(new NeuralSwapper(swapper, models.VerifiedPath(swapper.Manifest), embedder), swapper, embedder);
-    }
-
-    /// <summary>A bring-your-own model by its preset name; a missing one is named with the command that adds it.</summary>
-    private static ModelSession OpenFromStore(ModelStore models, string preset, InferenceOptions inference, ILogger logger) =>
-        models.Contains(preset) ? ModelSession.Open(models, preset, inference, logger) : throw Missing(models, preset);
-
-    private static ModelStoreException Missing(ModelStore models, string preset) =>
-        new(models.ManifestPath(preset), $"no '{preset}' model in the store: add the file you have with 'fsc models add FILE.onnx --preset {preset}' (see docs/models.md)");
-
-    private sealed record NeuralModels(NeuralSwapper Swapper, ModelSession SwapperModel, ModelSession EmbedderModel) : IDisposable
-    {
-        public IEnumerable<ModelManifest> Manifests => [SwapperModel.Manifest, EmbedderModel.Manifest];
-
-        public void Dispose()
-        {
-            SwapperModel.Dispose();
-            EmbedderModel.Dispose();
-        }
     }
 
     /// <summary>The settings that shaped the output, as the provenance record and the audit log keep them.</summary>

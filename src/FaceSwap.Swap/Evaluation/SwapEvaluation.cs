@@ -23,14 +23,14 @@ public static class SwapEvaluation
     public static SourceFace SourceFrom(Mat photo, Face face) => new(photo.Clone(), face.Landmarks.Mesh.Select(p => new Point2f(p.X, p.Y)).ToArray());
 
     /// <summary>
-    /// Swaps <paramref name="source"/> onto every target face in turn (one at a time, on a fresh copy of the photo)
+    /// Swaps <paramref name="source"/> onto every target face in turn (with the mesh swap, or <paramref name="neural"/>) (one at a time, on a fresh copy of the photo)
     /// and measures identity, landmark agreement (median over the 468 points, in inter-ocular distances) and SSIM
     /// outside the face oval dilated by 10 % of the face size.
     /// </summary>
     public static List<SwapMeasurement> Measure(FaceAnalyzer analyzer, string sourceName, SourceFace source, float[] sourceEmbedding,
-        string targetName, Mat photo, IReadOnlyList<Face> targets, SwapOptions options)
+        string targetName, Mat photo, IReadOnlyList<Face> targets, SwapOptions options, IFaceSwapper? neural = null)
     {
-        var swapper = new MeshSwapper(options);
+        var swapper = neural ?? new MeshSwapper(options);
         var results = new List<SwapMeasurement>();
         var landmarks = new FaceLandmarks();
         var embedding = new float[analyzer.Embedder.Dimension];
@@ -76,9 +76,10 @@ public static class SwapEvaluation
     /// stream engine: landmark spread and jitter after the first 10 frames, and the flicker of the swapped region
     /// (face oval less the eye and mouth openings the swap keeps), as mean absolute frame difference.
     /// </summary>
-    public static StillSequenceResult StillSequence(FaceAnalyzer analyzer, SourceFace source, Mat still, StreamEngineOptions options, double noiseSigma, int frames = 60, int seed = 1234)
+    public static StillSequenceResult StillSequence(FaceAnalyzer analyzer, SourceFace source, Mat still, StreamEngineOptions options, double noiseSigma, int frames = 60, int seed = 1234,
+        IFaceSwapper? neural = null)
     {
-        var engine = new StreamSwapEngine(analyzer, source, options);
+        var engine = new StreamSwapEngine(analyzer, source, options, swapper: neural);
         var meshes = new List<Point2f[]>();
         var outputs = new List<Mat>();
         var random = new RNG((ulong)seed);
