@@ -34,12 +34,13 @@ public sealed class FaceAnalyzer : IDisposable
             new Landmarker(ModelSession.Open(store, Landmarker.ModelName, inference, logger)),
             new Embedder(ModelSession.Open(store, Embedder.ModelName, inference, logger)));
 
+    private IEnumerable<ModelSession> Sessions => [Detector.Model, Landmarker.Model, Embedder.Model];
+
     /// <summary>Each model and the execution provider it really runs on.</summary>
-    public IEnumerable<(string Model, ExecutionProvider Provider)> Providers =>
-        [(Detector.Model.Name, Detector.Model.Provider), (Landmarker.Model.Name, Landmarker.Model.Provider), (Embedder.Model.Name, Embedder.Model.Provider)];
+    public IEnumerable<(string Model, ExecutionProvider Provider)> Providers => Sessions.Select(s => (s.Name, s.Provider));
 
     /// <summary>The manifests of the models it runs (name, file hash), for provenance records.</summary>
-    public IEnumerable<FaceSwap.Inference.Models.ModelManifest> Models => [Detector.Model.Manifest, Landmarker.Model.Manifest, Embedder.Model.Manifest];
+    public IEnumerable<FaceSwap.Inference.Models.ModelManifest> Models => Sessions.Select(s => s.Manifest);
 
     public List<Face> Analyze(BgrImage frame)
     {

@@ -1,5 +1,3 @@
-using FaceSwap.Faces;
-using FaceSwap.Faces.Detection;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Models.Presets;
 using FaceSwap.Inference.Onnx;

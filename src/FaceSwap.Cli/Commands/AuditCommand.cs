@@ -50,9 +50,8 @@ public static class AuditCommand
     private static DateTimeOffset? Time(string? text, DateTimeOffset now, string option)
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
-        if (text.Length > 1 && text[^1] is 'd' or 'h' or 'm' && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount >= 0)
-            return now - text[^1] switch { 'd' => TimeSpan.FromDays(amount), 'h' => TimeSpan.FromHours(amount), _ => TimeSpan.FromMinutes(amount) };
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)) return at;
+        if (CliTime.TryDuration(text, out var span) && span >= TimeSpan.Zero) return now - span;
+        if (CliTime.TryDate(text, out var at)) return at;
         throw new ArgumentException($"{option} '{text}' is neither a date/time (2026-11-23, 2026-11-23T10:00Z) nor a duration (2h, 7d, 30m)");
     }
 }

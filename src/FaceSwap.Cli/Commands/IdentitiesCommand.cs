@@ -167,10 +167,8 @@ public static class IdentitiesCommand
     public static DateTimeOffset? ParseExpiry(string? text, DateTimeOffset now)
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
-        if (text.Length > 1 && char.IsAsciiDigit(text[0]) && text[^1] is 'd' or 'h' or 'm'
-            && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount > 0)
-            return now + text[^1] switch { 'd' => TimeSpan.FromDays(amount), 'h' => TimeSpan.FromHours(amount), _ => TimeSpan.FromMinutes(amount) };
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)) return at;
+        if (char.IsAsciiDigit(text[0]) && CliTime.TryDuration(text, out var span) && span > TimeSpan.Zero) return now + span;
+        if (CliTime.TryDate(text, out var at)) return at;
         throw new ArgumentException($"--expires '{text}' is neither a date/time (2027-06-30, 2027-06-30T12:00Z) nor a duration (90d, 12h, 30m)");
     }
 }

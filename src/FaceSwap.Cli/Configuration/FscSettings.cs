@@ -100,17 +100,13 @@ public sealed record FscSettings(
         _ => throw new ArgumentException($"faceswap.marks.label.corner '{corner}' must be bottom-right, bottom-left, top-right or top-left"),
     };
 
-    /// <summary>A PostgreSQL connection string as it is; an SQLite one with its file made absolute and its folder created.</summary>
+    /// <summary>A PostgreSQL connection string as it is; an SQLite one with its file made absolute (the opener creates its folder).</summary>
     private static string Database(string connectionString)
     {
         if (Governance.GovernanceDatabase.KindOf(connectionString) == Governance.DatabaseKind.Postgres) return connectionString;
         // Unpooled: disposing the registry or the log closes the file, as a short-lived CLI process expects.
         var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString) { Pooling = false };
-        if (builder.DataSource is { Length: > 0 } file && file != ":memory:")
-        {
-            builder.DataSource = Absolute(file);
-            Directory.CreateDirectory(Path.GetDirectoryName(builder.DataSource)!);
-        }
+        if (builder.DataSource is { Length: > 0 } file && file != ":memory:") builder.DataSource = Absolute(file);
         return builder.ToString();
     }
 
