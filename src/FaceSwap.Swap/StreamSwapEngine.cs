@@ -25,7 +25,8 @@ public sealed record StreamEngineOptions
 }
 
 /// <param name="Enhanced">faces the enhancer restored this frame (0 without an enhancer, or between its every-k-th frames)</param>
-public readonly record struct FrameResult(bool Detected, int Faces, int Swapped, int Enhanced = 0);
+/// <param name="Lost">a track was lost this frame: the next frame detects again</param>
+public readonly record struct FrameResult(bool Detected, int Faces, int Swapped, int Enhanced = 0, bool Lost = false);
 
 /// <summary>
 /// The per-stream engine, the unit the cluster hosts: detect every N frames and track in between, smooth the
@@ -69,39 +70,65 @@ public sealed class StreamSwapEngine
         ? "off: no enhancer model (add one with 'fsc models add FILE --preset gfpgan_1.4')"
         : $"{_enhancer.Model.Name}, blend {_enhancer.Options.Blend:0.##}, every {_enhancer.Options.EveryNthFrame} frame(s)";
     public IReadOnlyList<FaceTrack> Tracks => _tracks;
+    /// <summary>The tracks the last frame swapped a source onto.</summary>
+    public IReadOnlyList<FaceTrack> SwappedTracks => _swapped;
+    private readonly List<FaceTrack> _swapped = [];
 
-    /// <summary>Analyses <paramref name="frame"/>, and swaps the selected faces in place.</summary>
-    public FrameResult Process(Mat frame)
+    /// <summary>Whether the next frame is due for the detector: every Nth frame, after a lost track, or with no track at all.</summary>
+    public bool DetectDue => _detectNext || _frame % Math.Max(1, Options.DetectEvery) == 0;
+
+    /// <summary>Analyses <paramref name="frame"/> (running the detector when it is due), and swaps the selected faces in place.</summary>
+    public FrameResult Process(Mat frame) => Process(frame, null, ownDetector: true);
+
+    /// <summary>
+    /// Like <see cref="Process(Mat)"/>, with the faces another node's detector found on this frame (the cluster's
+    /// detect stage): <paramref name="detections"/> null means none was run, so the engine tracks what it has and
+    /// stays due for detection until a frame brings some.
+    /// </summary>
+    public FrameResult Process(Mat frame, IReadOnlyList<FaceDetection>? detections) => Process(frame, detections, ownDetector: false);
+
+    private FrameResult Process(Mat frame, IReadOnlyList<FaceDetection>? detections, bool ownDetector)
     {
         var image = BgrImage.Of(frame);
-        var detect = _detectNext || _frame % Math.Max(1, Options.DetectEvery) == 0;
+        var due = DetectDue;
         _frame++;
         var lost = false;
-        if (detect) Detect(image);
+        var detect = ownDetector ? due : detections is not null;
+        if (detect)
+        {
+            if (ownDetector)
+            {
+                _detector.Detect(image, _detections);
+                detections = _detections;
+            }
+            Detect(image, detections!);
+        }
         else lost = Track(image);
-        _detectNext = lost || _tracks.Count == 0;
+        // Due but not given detections: keep asking for them.
+        _detectNext = lost || _tracks.Count == 0 || (due && !detect);
 
         var (swapped, enhanced) = (0, 0);
-        if (_consent.IsCancellationRequested) return new FrameResult(detect, _tracks.Count, 0);
+        _swapped.Clear();
+        if (_consent.IsCancellationRequested) return new FrameResult(detect, _tracks.Count, 0, 0, lost);
         var enhance = _enhancer is not null && (_frame - 1) % _enhancer.Options.EveryNthFrame == 0;
         Span<Point2f> five = stackalloc Point2f[5];
         foreach (var (track, source) in Selected())
         {
             _swapper.Swap(frame, source, track.Landmarks.Mesh);
+            _swapped.Add(track);
             swapped++;
             if (!enhance) continue;
             FaceSwap.Faces.Alignment.Aligner.FivePoints(track.Landmarks.Mesh, five);
             _enhancer!.Enhance(frame, five);
             enhanced++;
         }
-        return new FrameResult(detect, _tracks.Count, swapped, enhanced);
+        return new FrameResult(detect, _tracks.Count, swapped, enhanced, lost);
     }
 
-    private void Detect(BgrImage image)
+    private void Detect(BgrImage image, IReadOnlyList<FaceDetection> detections)
     {
-        _detector.Detect(image, _detections);
         var continued = new List<FaceTrack>();
-        foreach (var detection in _detections)
+        foreach (var detection in detections)
         {
             var track = _tracks.Where(t => !continued.Contains(t))
                 .Select(t => (Track: t, Iou: BlazeFaceDecoder.Iou(MeshBox(t.Landmarks), detection.Box)))
@@ -200,7 +227,8 @@ public sealed class StreamSwapEngine
         return detection;
     }
 
-    private static Rect2f MeshBox(FaceLandmarks landmarks)
+    /// <summary>The box around a track's mesh, in frame pixels.</summary>
+    public static Rect2f MeshBox(FaceLandmarks landmarks)
     {
         float left = float.MaxValue, top = float.MaxValue, right = float.MinValue, bottom = float.MinValue;
         foreach (var p in landmarks.Mesh)

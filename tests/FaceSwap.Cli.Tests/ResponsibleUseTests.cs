@@ -268,12 +268,12 @@ public sealed class ResponsibleUseTests(GovernedInstall install) : IClassFixture
         Environment.SetEnvironmentVariable("FSC_CONFIG", config);
         try
         {
-            var settings = FaceSwap.Cli.Configuration.FscSettings.Load();
+            var settings = FaceSwap.Cluster.Configuration.FscSettings.Load();
             Assert.Equal(FaceSwap.Inference.Runtime.Precision.Fp16, settings.ModelPrecision["gfpgan_1.4"]);
             Assert.Equal(FaceSwap.Inference.Runtime.Precision.Fp32, settings.ModelPrecision["codeformer"]);
             Assert.EndsWith(Path.Combine(".cache", "identities"), settings.IdentityStore); // the rest falls back to config/faceswap.conf
             File.WriteAllText(config, "faceswap.models.precision { inswapper_128 = int8 }");
-            Assert.Contains("unknown precision 'int8'", Assert.Throws<ArgumentException>(FaceSwap.Cli.Configuration.FscSettings.Load).Message);
+            Assert.Contains("unknown precision 'int8'", Assert.Throws<ArgumentException>(FaceSwap.Cluster.Configuration.FscSettings.Load).Message);
         }
         finally
         {

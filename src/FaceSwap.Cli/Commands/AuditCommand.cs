@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using FaceSwap.Cli.Configuration;
+using FaceSwap.Cluster.Configuration;
 using FaceSwap.Governance.Audit;
 
 namespace FaceSwap.Cli.Commands;

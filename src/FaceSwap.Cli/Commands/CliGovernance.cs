@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using FaceSwap.Cli.Configuration;
+using FaceSwap.Cluster.Configuration;
 using FaceSwap.Governance.Audit;
 using FaceSwap.Governance.Consent;
 using Microsoft.Extensions.Logging;

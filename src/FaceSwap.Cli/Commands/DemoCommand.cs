@@ -1,5 +1,5 @@
 using System.CommandLine;
-using FaceSwap.Cli.Configuration;
+using FaceSwap.Cluster.Configuration;
 using FaceSwap.Faces.Detection;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using FaceSwap.Cli.Configuration;
+using FaceSwap.Cluster.Configuration;
 using FaceSwap.Governance.Audit;
 using FaceSwap.Governance.Consent;
 using FaceSwap.Governance.Provenance;

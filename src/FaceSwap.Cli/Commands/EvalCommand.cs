@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using FaceSwap.Cli.Configuration;
+using FaceSwap.Cluster.Configuration;
 using FaceSwap.Faces;
 using FaceSwap.Governance.Consent;
 using FaceSwap.Faces.Detection;

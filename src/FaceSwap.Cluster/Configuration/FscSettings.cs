@@ -2,7 +2,7 @@ using Akka.Configuration;
 using FaceSwap.Inference.Models;
 using FaceSwap.Vision.Marks;
 
-namespace FaceSwap.Cli.Configuration;
+namespace FaceSwap.Cluster.Configuration;
 
 /// <summary>
 /// The settings fsc runs with: <c>config/faceswap.conf</c> (HOCON), or the file <c>$FSC_CONFIG</c> names falling
@@ -32,7 +32,9 @@ public sealed record FscSettings(
         ("FSC_IDENTITY_STORE", "faceswap.identities.store"),
     ];
 
-    public static FscSettings Load()
+    /// <summary>The merged HOCON (the default file, <c>$FSC_CONFIG</c> over it, then the environment overrides) and where it came from.</summary>
+    /// <param name="extraOverrides">more environment variable → config path pairs (the node host's)</param>
+    public static (Config Config, string Source) LoadConfig(IEnumerable<(string Variable, string Path)>? extraOverrides = null)
     {
         var source = DefaultFile;
         var config = Parse(DefaultFile);
@@ -41,9 +43,15 @@ public sealed record FscSettings(
             config = Parse(file).WithFallback(config);
             source = $"{Path.GetFullPath(file)} (over {DefaultFile})";
         }
-        foreach (var (variable, path) in Overrides)
+        foreach (var (variable, path) in Overrides.Concat(extraOverrides ?? []))
             if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value)
                 config = ConfigurationFactory.ParseString($"{path} = {Quote(value)}").WithFallback(config);
+        return (config, source);
+    }
+
+    public static FscSettings Load()
+    {
+        var (config, source) = LoadConfig();
         var trusted = Environment.GetEnvironmentVariable("FSC_TRUSTED_KEYS") is { Length: > 0 } keys
             ? keys.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : config.GetStringList("faceswap.provenance.trusted-keys").ToList();

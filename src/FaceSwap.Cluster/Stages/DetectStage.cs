@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using FaceSwap.Cluster.Worker;
+using FaceSwap.Contracts;
+using FaceSwap.Contracts.Stages;
+using FaceSwap.Faces.Detection;
+using FaceSwap.Vision;
+
+namespace FaceSwap.Cluster.Stages;
+
+/// <summary>
+/// The detect entity of one stream: runs the detector on the downscaled frame the edge sends when the stream must
+/// (re-)detect, and answers with the faces in full-frame pixels.
+/// </summary>
+public sealed class DetectStage : ReceiveActor
+{
+    private readonly WorkerModels _models;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<FaceDetection> _faces = [];
+
+    public static Props Props(WorkerModels models) => Akka.Actor.Props.Create(() => new DetectStage(models)).WithDispatcher(WorkerModels.Dispatcher);
+
+    public DetectStage(WorkerModels models)
+    {
+        _models = models;
+        Receive<DetectFrame>(Detect);
+        Receive<StopStream>(_ => Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)));
+    }
+
+    private void Detect(DetectFrame request)
+    {
+        if (StageBudget.Remaining(request.BudgetMs, request.ReceivedAt) <= 0)
+        {
+            Sender.Tell(new StageDropped(request.StreamId, request.Seq, Regions.Detect, DropReasons.Budget));
+            return;
+        }
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (!(request.Scale > 0) || !float.IsFinite(request.Scale))
+                throw new ArgumentException($"scale {request.Scale} is not a positive number");
+            using var frame = WireImages.Decode(request.Frame, 3, $"stream {request.StreamId} frame {request.Seq}");
+            var faces = _models.Run(() =>
+            {
+                _models.Analyzer.Detector.Detect(BgrImage.Of(frame), _faces);
+                return _faces.Select(f => WireFaces.ToWire(f, request.Scale)).ToArray();
+            });
+            Sender.Tell(new FacesDetected(request.StreamId, request.Seq, faces, StageBudget.ElapsedMs(started), _models.Name));
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "detect: stream {0} frame {1} ({2} bytes) failed", request.StreamId, request.Seq, request.Frame?.Data?.Length ?? 0);
+            Sender.Tell(new StageFailed(request.StreamId, request.Seq, Regions.Detect, $"{e.GetType().Name}: {e.Message}"));
+        }
+    }
+}

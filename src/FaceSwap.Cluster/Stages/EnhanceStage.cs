@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using FaceSwap.Cluster.Worker;
+using FaceSwap.Contracts;
+using FaceSwap.Contracts.Stages;
+using FaceSwap.Swap.Enhancement;
+using FaceSwap.Vision;
+using OpenCvSharp;
+
+namespace FaceSwap.Cluster.Stages;
+
+/// <summary>
+/// The enhance entity of one stream: restores the swapped patches the swap entity forwards (the edge is the sender,
+/// so the answer goes straight back and the frame still makes one round trip).
+/// </summary>
+public sealed class EnhanceStage : ReceiveActor
+{
+    private readonly WorkerModels _models;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private (string Name, float Blend) _key;
+    private FaceEnhancer? _enhancer;
+
+    public static Props Props(WorkerModels models) => Akka.Actor.Props.Create(() => new EnhanceStage(models)).WithDispatcher(WorkerModels.Dispatcher);
+
+    public EnhanceStage(WorkerModels models)
+    {
+        _models = models;
+        Receive<EnhanceFrame>(Enhance);
+        Receive<StopStream>(_ => Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)));
+    }
+
+    private void Enhance(EnhanceFrame request)
+    {
+        var swapped = request.Swapped;
+        if (StageBudget.Remaining(request.BudgetMs, request.ReceivedAt) <= 0)
+        {
+            Sender.Tell(new StageDropped(request.StreamId, swapped.Seq, Regions.Enhance, DropReasons.Budget));
+            return;
+        }
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var enhancer = Enhancer(request.Settings);
+            var patches = new FacePatch[swapped.Patches.Length];
+            Span<Point2f> five = stackalloc Point2f[5];
+            for (var i = 0; i < patches.Length; i++)
+            {
+                var patch = swapped.Patches[i];
+                using var pixels = WireImages.Decode(patch.Patch, 3, $"stream {request.StreamId} frame {swapped.Seq} patch {i}");
+                for (var face = 0; face + 10 <= patch.FivePoints.Length; face += 10)
+                {
+                    for (var p = 0; p < 5; p++) five[p] = new Point2f(patch.FivePoints[face + 2 * p], patch.FivePoints[face + 2 * p + 1]);
+                    var points = five.ToArray();
+                    _models.Run(() => { enhancer.Enhance(pixels, points); return 0; });
+                }
+                patches[i] = patch with { Patch = WireImages.Jpeg(pixels, SwapStage.PatchQuality) };
+            }
+            Sender.Tell(swapped with { Patches = patches, EnhanceMs = StageBudget.ElapsedMs(started) });
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "enhance: stream {0} frame {1} with {2} failed", request.StreamId, swapped.Seq, request.Settings.Enhancer);
+            Sender.Tell(new StageFailed(request.StreamId, swapped.Seq, Regions.Enhance, $"{e.GetType().Name}: {e.Message}"));
+        }
+    }
+
+    private FaceEnhancer Enhancer(StreamSettings settings)
+    {
+        var key = (settings.Enhancer!, settings.EnhanceBlend);
+        if (_enhancer is not null && key == _key) return _enhancer;
+        _enhancer = new FaceEnhancer(_models.EnhancerModel(settings.Enhancer!), new EnhancerOptions { Blend = settings.EnhanceBlend }.Validate());
+        _key = key;
+        return _enhancer;
+    }
+}

@@ -1,0 +1,75 @@
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using FaceSwap.Contracts.Stages;
+using FaceSwap.Edge.Graph;
+using FaceSwap.Vision.Marks;
+using OpenCvSharp;
+
+namespace FaceSwap.Edge;
+
+/// <summary>A running stream: its books, a switch that stops capture (what is in flight still finishes), and its completion.</summary>
+public sealed record EdgeStreamHandle(StreamLedger Ledger, SharedKillSwitch Capture, Task Completion);
+
+/// <summary>
+/// One Akka.Streams graph per stream:
+/// capture → stamp (sequence, budget) → keep-latest buffer (drops the stale frame, capture never blocks)
+/// → the stage regions, <see cref="EdgeStreamOptions.Parallelism"/> frames at a time → output gate (monotonic
+/// order, budget, fail mode on each tick of the stream's interval) → marks (label, watermark) → sink.
+/// </summary>
+public static class EdgeStream
+{
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    /// <param name="frames">captured BGR frames; the graph owns each from here</param>
+    /// <param name="sink">gets every emitted frame and must dispose it</param>
+    /// <param name="detect">the detect region (or its proxy)</param>
+    /// <param name="swap">the swap region (or its proxy)</param>
+    public static EdgeStreamHandle Run(ActorSystem system, Source<Mat, NotUsed> frames, EdgeStreamOptions options,
+        IActorRef detect, IActorRef swap, Sink<EmittedFrame, Task<Done>> sink, OutputMarks? marks)
+    {
+        options.Validate();
+        var log = Logging.GetLogger(system, $"edge-stream-{options.StreamId}");
+        var ledger = new StreamLedger(options.StreamId);
+        var pipeline = new FramePipeline(options, detect, swap, ledger, log);
+        var gate = new OutputGate(options, ledger, () => pipeline.KnownFaces);
+        long seq = 0;
+
+        // Ticks at a quarter interval: a stalled stream's next frame is claimed within a quarter interval of its capture, so the fail mode keeps the capture's rate.
+        var tick = options.Interval / 4;
+        var ticks = Source.Tick(tick, tick, (object)Tick.Instance).MapMaterializedValue(_ => NotUsed.Instance);
+        var capture = KillSwitches.Shared($"capture-{options.StreamId}");
+        var completion = frames
+            .Via(capture.Flow<Mat>())
+            .Select(image =>
+            {
+                var frame = new StreamFrame(seq++, image, options.BudgetMs);
+                ledger.Offer(frame);
+                return frame;
+            })
+            .Via(new KeepLatest(options.BufferSize, ledger))
+            .SelectAsyncUnordered(options.Parallelism, pipeline.Process)
+            .Select(outcome => (object)outcome)
+            // The ticks never end: eager completion ends the graph when capture has and every frame in flight came back.
+            .Merge(ticks, eagerComplete: true)
+            .SelectMany(gate.Handle)
+            .Select(frame =>
+            {
+                marks?.Apply(frame.Image);
+                return frame;
+            })
+            .RunWith(sink, system.Materializer());
+        completion = completion.ContinueWith(t =>
+        {
+            gate.Dispose();
+            foreach (var region in new[] { detect, swap }) region.Tell(new StopStream(options.StreamId));
+            return t;
+        }, TaskScheduler.Default).Unwrap();
+        return new EdgeStreamHandle(ledger, capture, completion);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using FaceSwap.Contracts;
+using FaceSwap.Contracts.Stages;
+using FaceSwap.Vision;
+using OpenCvSharp;
+
+namespace FaceSwap.Edge;
+
+/// <summary>
+/// One frame's trip through the stage regions, as the edge sees it: the detector only when the stream must
+/// (re-)detect, otherwise straight to the swap entity with the regions around the faces it tracks; the patches
+/// that come back are composited into the full-resolution frame the edge kept. Each hop gets what is left of the
+/// frame's budget as its ask timeout, and what it costs is recorded.
+/// </summary>
+public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, IActorRef swap, StreamLedger ledger, ILoggingAdapter log)
+{
+    private readonly Lock _lock = new();
+    private FaceBox[] _tracks = [];
+    private bool _detectNext = true;
+    private long _stateSeq = -1;
+    private List<Rect> _faces = [];
+
+    /// <summary>Where the stream's faces were last seen (regions around them), for the fail mode's blur.</summary>
+    public IReadOnlyList<Rect> KnownFaces
+    {
+        get { lock (_lock) return _faces; }
+    }
+
+    /// <summary>Never faults: an error on one frame (a corrupt patch, say) is logged and the frame goes to the fail mode; the stream goes on.</summary>
+    public async Task<FrameOutcome> Process(StreamFrame frame)
+    {
+        try
+        {
+            return await Run(frame);
+        }
+        catch (Exception e)
+        {
+            log.Error(e, "stream {0} frame {1}: {2}", options.StreamId, frame.Seq, e.Message);
+            return new FrameOutcome(frame, OutcomeKind.Failed, KnownFaces);
+        }
+    }
+
+    private async Task<FrameOutcome> Run(StreamFrame frame)
+    {
+        ledger.Record(EdgeStages.Buffer, frame.AgeMs);
+        if (frame.Settled) return new FrameOutcome(frame, OutcomeKind.Superseded, KnownFaces);
+        if (frame.RemainingMs <= 0) return Drop(frame, "edge-buffer", DropReasons.Budget);
+        FaceBox[] tracks;
+        bool detectNext;
+        lock (_lock) (tracks, detectNext) = (_tracks, _detectNext);
+        var (width, height) = (frame.Image.Width, frame.Image.Height);
+
+        FaceBox[]? detections = null;
+        if (detectNext || tracks.Length == 0)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var (image, scale) = Downscaled(frame.Image);
+            ledger.Record(EdgeStages.Encode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var answer = await Ask(Regions.Detect, detect, frame, new DetectFrame(options.StreamId, frame.Seq, frame.RemainingMs, image, scale));
+            if (answer is not FacesDetected found) return Outcome(frame, answer);
+            ledger.Record(EdgeStages.WorkerDetect, found.WorkerMs);
+            detections = found.Faces;
+        }
+
+        var regions = FaceRegions.Of(tracks, detections, width, height);
+        if (regions.Count == 0)
+        {
+            Update(frame.Seq, [], detectNext: true, []);
+            return new FrameOutcome(frame, OutcomeKind.Served, []);
+        }
+        var encoding = Stopwatch.GetTimestamp();
+        var crops = regions.Select(r =>
+        {
+            using var region = frame.Image[r];
+            return new ImageCrop(r.X, r.Y, WireImages.Jpeg(region, options.JpegQuality));
+        }).ToArray();
+        ledger.Record(EdgeStages.Encode, Stopwatch.GetElapsedTime(encoding).TotalMilliseconds);
+        var reply = await Ask(Regions.Swap, swap, frame, new SwapFrame(options.StreamId, frame.Seq, frame.RemainingMs, options.Swap, width, height, crops, detections));
+        if (reply is not FrameSwapped swapped) return Outcome(frame, reply);
+        ledger.Record(EdgeStages.WorkerSwap, swapped.WorkerMs);
+        if (swapped.EnhanceMs > 0) ledger.Record(EdgeStages.WorkerEnhance, swapped.EnhanceMs);
+
+        var compositing = Stopwatch.GetTimestamp();
+        var before = KnownFaces;
+        Composite(frame, swapped.Patches);
+        var faces = FaceRegions.Of(swapped.Tracks, null, width, height);
+        // A track lost this frame left its face unswapped: in blur mode the viewer sees it blurred, not real.
+        if (swapped.Lost && options.FailMode == FailMode.Blur && swapped.Patches.Length == 0 && before.Count > 0)
+            FailModes.Blur(frame.Image, before);
+        Update(swapped.Seq, swapped.Tracks, swapped.DetectNext, faces);
+        ledger.Record(EdgeStages.Composite, Stopwatch.GetElapsedTime(compositing).TotalMilliseconds);
+        return new FrameOutcome(frame, OutcomeKind.Served, faces);
+    }
+
+    /// <summary>The newest answer sets where the next frame's regions go, whatever order answers arrive in.</summary>
+    private void Update(long seq, FaceBox[] tracks, bool detectNext, List<Rect> faces)
+    {
+        lock (_lock)
+        {
+            if (seq < _stateSeq) return;
+            (_stateSeq, _tracks, _detectNext) = (seq, tracks, detectNext);
+            if (faces.Count > 0 || tracks.Length == 0 && !detectNext) _faces = faces;
+        }
+    }
+
+    private (EncodedImage Image, float Scale) Downscaled(Mat image)
+    {
+        var longer = Math.Max(image.Width, image.Height);
+        if (longer <= options.DetectMaxSide) return (WireImages.Jpeg(image, options.JpegQuality), 1);
+        var scale = (float)longer / options.DetectMaxSide;
+        using var small = new Mat();
+        Cv2.Resize(image, small, new Size(Math.Max(1, (int)Math.Round(image.Width / scale)), Math.Max(1, (int)Math.Round(image.Height / scale))), interpolation: InterpolationFlags.Area);
+        return (WireImages.Jpeg(small, options.JpegQuality), (float)image.Width / small.Width);
+    }
+
+    /// <summary>Asks a stage region with what is left of the budget as the timeout; null when the frame was dropped (and counted) instead.</summary>
+    private async Task<object?> Ask(string stage, IActorRef region, StreamFrame frame, IStreamMessage message)
+    {
+        var size = FaceSwapSerializer.Serialize(message).Length;
+        if (size > options.MaxPayloadBytes)
+        {
+            ledger.Oversize();
+            log.Warning("stream {0} frame {1}: {2} request of {3} bytes exceeds the {4}-byte limit; dropped", options.StreamId, frame.Seq, stage, size, options.MaxPayloadBytes);
+            ledger.Drop(frame, stage, DropReasons.Oversize);
+            return null;
+        }
+        var remaining = frame.RemainingMs;
+        if (remaining <= 0)
+        {
+            ledger.Drop(frame, stage, DropReasons.Budget);
+            return null;
+        }
+        var started = Stopwatch.GetTimestamp();
+        ledger.AskStarted();
+        try
+        {
+            return await region.Ask<object>(message, TimeSpan.FromMilliseconds(remaining));
+        }
+        catch (AskTimeoutException)
+        {
+            ledger.Drop(frame, stage, DropReasons.Timeout);
+            return null;
+        }
+        finally
+        {
+            ledger.AskEnded();
+            ledger.Record(stage, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    private FrameOutcome Outcome(StreamFrame frame, object? answer)
+    {
+        switch (answer)
+        {
+            case null:
+                return new FrameOutcome(frame, OutcomeKind.Dropped, KnownFaces);
+            case StageDropped dropped:
+                return Drop(frame, dropped.Stage, dropped.Reason);
+            case StageFailed failed:
+                log.Warning("stream {0} frame {1}: {2} stage failed: {3}", options.StreamId, frame.Seq, failed.Stage, failed.Error);
+                return new FrameOutcome(frame, OutcomeKind.Failed, KnownFaces);
+            default:
+                log.Error("stream {0} frame {1}: unexpected answer {2}", options.StreamId, frame.Seq, answer.GetType().Name);
+                return new FrameOutcome(frame, OutcomeKind.Failed, KnownFaces);
+        }
+    }
+
+    private FrameOutcome Drop(StreamFrame frame, string hop, string reason)
+    {
+        ledger.Drop(frame, hop, reason);
+        return new FrameOutcome(frame, OutcomeKind.Dropped, KnownFaces);
+    }
+
+    /// <summary>Each patch where its mask says, at its placement; a patch that does not fit the frame is refused, not clipped.</summary>
+    private void Composite(StreamFrame frame, FacePatch[] patches)
+    {
+        var bounds = new Rect(0, 0, frame.Image.Width, frame.Image.Height);
+        foreach (var patch in patches)
+        {
+            using var pixels = WireImages.Decode(patch.Patch, 3, $"stream {options.StreamId} frame {frame.Seq} patch");
+            using var mask = WireImages.Decode(patch.Mask, 1, $"stream {options.StreamId} frame {frame.Seq} mask");
+            var place = new Rect(patch.X, patch.Y, pixels.Width, pixels.Height);
+            if ((place & bounds) != place || mask.Size() != pixels.Size())
+                throw new InvalidOperationException($"stream {options.StreamId} frame {frame.Seq}: patch {place} with a {mask.Width}x{mask.Height} mask does not fit the {bounds.Width}x{bounds.Height} frame");
+            using var target = frame.Image[place];
+            pixels.CopyTo(target, mask);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using FaceSwap.Contracts;
+using OpenCvSharp;
+
+namespace FaceSwap.Edge;
+
+/// <summary>
+/// The last step before the sink, and the only one that emits: keeps output order monotonic (a frame older than
+/// the last emitted is dropped as late), drops what outlived its budget, renders failed frames in the fail mode,
+/// and on each tick of the stream's interval, if no served frame came for two intervals, claims the newest frame
+/// in flight and emits it in the fail mode: the stream never freezes. Runs inside one graph stage: no locks.
+/// </summary>
+public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, Func<IReadOnlyList<Rect>> knownFaces) : IDisposable
+{
+    private static readonly EmittedFrame[] None = [];
+    private long _lastSeq = -1;
+    private long _lastServedAt = Stopwatch.GetTimestamp();
+    private long _lastEmittedAt = Stopwatch.GetTimestamp();
+    private Mat? _lastSwapped;
+
+    public IEnumerable<EmittedFrame> Handle(object input) => input switch
+    {
+        FrameOutcome outcome => OnOutcome(outcome),
+        _ => OnTick(),
+    };
+
+    private IEnumerable<EmittedFrame> OnOutcome(FrameOutcome outcome)
+    {
+        var frame = outcome.Frame;
+        switch (outcome.Kind)
+        {
+            case OutcomeKind.Dropped:
+                return None;
+            case OutcomeKind.Superseded:
+                frame.Dispose();
+                return None;
+        }
+        if (frame.Seq <= _lastSeq)
+        {
+            ledger.Drop(frame, "edge-output", DropReasons.Late);
+            return None;
+        }
+        if (frame.RemainingMs < 0)
+        {
+            ledger.Drop(frame, "edge-output", DropReasons.Budget);
+            return None;
+        }
+        if (outcome.Kind == OutcomeKind.Failed)
+        {
+            if (!ledger.EmitFailMode(frame))
+            {
+                frame.Dispose();
+                return None;
+            }
+            FailModes.Render(options.FailMode, frame.Image, outcome.Faces, _lastSwapped);
+            return [Emit(frame.Seq, frame.Image, failMode: true, frame.AgeMs)];
+        }
+        if (!ledger.Serve(frame))
+        {
+            frame.Dispose();
+            return None;
+        }
+        _lastServedAt = Stopwatch.GetTimestamp();
+        if (options.FailMode == FailMode.Hold)
+        {
+            _lastSwapped ??= new Mat();
+            frame.Image.CopyTo(_lastSwapped);
+        }
+        return [Emit(frame.Seq, frame.Image, failMode: false, frame.AgeMs)];
+    }
+
+    private IEnumerable<EmittedFrame> OnTick()
+    {
+        var interval = options.Interval;
+        if (Stopwatch.GetElapsedTime(_lastServedAt) < 2 * interval || Stopwatch.GetElapsedTime(_lastEmittedAt) < 0.9 * interval) return None;
+        if (ledger.ClaimNewestForFailMode(_lastSeq) is not { } claim) return None;
+        FailModes.Render(options.FailMode, claim.Copy, knownFaces(), _lastSwapped);
+        return [Emit(claim.Frame.Seq, claim.Copy, failMode: true, claim.Frame.AgeMs)];
+    }
+
+    private EmittedFrame Emit(long seq, Mat image, bool failMode, double ageMs)
+    {
+        _lastSeq = seq;
+        _lastEmittedAt = Stopwatch.GetTimestamp();
+        return new EmittedFrame(seq, image, failMode, ageMs);
+    }
+
+    public void Dispose() => _lastSwapped?.Dispose();
+}

@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using HdrHistogram;
+
+namespace FaceSwap.Edge;
+
+/// <summary>A snapshot of one stream's counters: every offered frame is served, dropped (by hop and reason), emitted by the fail mode, or in flight.</summary>
+public sealed record StreamStats(
+    string StreamId,
+    long Offered,
+    long Served,
+    long FailMode,
+    long InFlight,
+    IReadOnlyDictionary<string, long> Dropped,
+    IReadOnlyDictionary<string, LatencySummary> Latency,
+    int MaxBuffered,
+    int MaxAsking,
+    double MaxEmittedAgeMs,
+    long Oversize)
+{
+    public long DroppedTotal => Dropped.Values.Sum();
+}
+
+/// <summary>A stage's latency distribution, in milliseconds.</summary>
+public sealed record LatencySummary(long Count, double P50, double P90, double P99, double Max);
+
+/// <summary>
+/// One stream's books: the frames still in flight (so the fail mode can pick the newest, and the invariant can be
+/// checked against a real set, not a derived number), what became of the others, queue high-water marks, and
+/// latency per stage. Thread-safe: the graph's stages and the ask continuations all write here.
+/// </summary>
+public sealed class StreamLedger(string streamId)
+{
+    // Offer, settle and snapshot move counts under one lock, so a snapshot always balances exactly.
+    private readonly Lock _books = new();
+    private readonly ConcurrentDictionary<long, StreamFrame> _pending = new();
+    private readonly ConcurrentDictionary<string, long> _dropped = new();
+    private readonly ConcurrentDictionary<string, LongConcurrentHistogram> _latency = new();
+    private long _offered, _served, _failMode, _oversize;
+    private int _maxBuffered, _maxAsking, _asking;
+    private long _maxEmittedAgeMicros;
+
+    public string StreamId { get; } = streamId;
+
+    public void Offer(StreamFrame frame)
+    {
+        lock (_books)
+        {
+            _offered++;
+            _pending[frame.Seq] = frame;
+        }
+    }
+
+    /// <summary>Drops the frame at <paramref name="hop"/> for <paramref name="reason"/> (counted only if nothing else settled it), and frees it.</summary>
+    public void Drop(StreamFrame frame, string hop, string reason)
+    {
+        if (frame.TrySettle())
+            lock (_books)
+            {
+                _pending.TryRemove(frame.Seq, out _);
+                _dropped.AddOrUpdate($"{hop}/{reason}", 1, (_, n) => n + 1);
+            }
+        frame.Dispose();
+    }
+
+    /// <summary>Settles the frame as served; false when the fail mode already emitted it (the caller frees it).</summary>
+    public bool Serve(StreamFrame frame)
+    {
+        if (!frame.TrySettle()) return false;
+        lock (_books)
+        {
+            _pending.TryRemove(frame.Seq, out _);
+            _served++;
+        }
+        RecordEmittedAge(frame.AgeMs);
+        return true;
+    }
+
+    /// <summary>Settles the frame as a fail-mode output (its stage failed on it); false when something else settled it.</summary>
+    public bool EmitFailMode(StreamFrame frame)
+    {
+        if (!frame.TrySettle()) return false;
+        lock (_books)
+        {
+            _pending.TryRemove(frame.Seq, out _);
+            _failMode++;
+        }
+        RecordEmittedAge(frame.AgeMs);
+        return true;
+    }
+
+    /// <summary>The newest frame still in flight and within its budget, claimed for the fail mode with a copy of its pixels.</summary>
+    /// <param name="after">only frames newer than this (the last emitted): the output never runs backwards</param>
+    public (StreamFrame Frame, OpenCvSharp.Mat Copy)? ClaimNewestForFailMode(long after)
+    {
+        foreach (var frame in _pending.Values.OrderByDescending(f => f.Seq))
+        {
+            if (frame.Seq <= after || frame.RemainingMs <= 0) return null;
+            if (frame.TrySettleWithCopy() is not { } copy) continue;
+            lock (_books)
+            {
+                _pending.TryRemove(frame.Seq, out _);
+                _failMode++;
+            }
+            RecordEmittedAge(frame.AgeMs);
+            return (frame, copy);
+        }
+        return null;
+    }
+
+    public void Oversize() => Interlocked.Increment(ref _oversize);
+
+    public void Buffered(int count) => Max(ref _maxBuffered, count);
+
+    public void AskStarted() => Max(ref _maxAsking, Interlocked.Increment(ref _asking));
+    public void AskEnded() => Interlocked.Decrement(ref _asking);
+
+    public void Record(string stage, double milliseconds) =>
+        _latency.GetOrAdd(stage, _ => new LongConcurrentHistogram(1, 600_000_000, 3)).RecordValue(Math.Max(1, (long)(milliseconds * 1000)));
+
+    private void RecordEmittedAge(double ms)
+    {
+        var micros = (long)(ms * 1000);
+        long seen;
+        while (micros > (seen = Interlocked.Read(ref _maxEmittedAgeMicros)) && Interlocked.CompareExchange(ref _maxEmittedAgeMicros, micros, seen) != seen) { }
+        Record(EdgeStages.EndToEnd, ms);
+    }
+
+    private static void Max(ref int field, int value)
+    {
+        int seen;
+        while (value > (seen = Volatile.Read(ref field)) && Interlocked.CompareExchange(ref field, value, seen) != seen) { }
+    }
+
+    public StreamStats Snapshot()
+    {
+        lock (_books)
+            return new StreamStats(StreamId, _offered, _served, _failMode, _pending.Count, _dropped.ToDictionary(),
+                _latency.ToDictionary(e => e.Key, e => Summary(e.Value)),
+                Volatile.Read(ref _maxBuffered), Volatile.Read(ref _maxAsking), Interlocked.Read(ref _maxEmittedAgeMicros) / 1000.0, Interlocked.Read(ref _oversize));
+    }
+
+    private static LatencySummary Summary(LongConcurrentHistogram histogram)
+    {
+        var copy = histogram.Copy();
+        double Ms(double p) => copy.GetValueAtPercentile(p) / 1000.0;
+        return new LatencySummary(copy.TotalCount, Ms(50), Ms(90), Ms(99), copy.GetMaxValue() / 1000.0);
+    }
+}
+
+/// <summary>The latency series the edge records, by name.</summary>
+public static class EdgeStages
+{
+    public const string Buffer = "edge-buffer";
+    public const string Encode = "edge-encode";
+    public const string Detect = "detect";
+    public const string Swap = "swap";
+    public const string WorkerDetect = "worker-detect";
+    public const string WorkerSwap = "worker-swap";
+    public const string WorkerEnhance = "worker-enhance";
+    public const string Composite = "edge-composite";
+    public const string EndToEnd = "end-to-end";
+}

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using FaceSwap.Contracts;
+using FaceSwap.Inference.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FaceSwap.Node;
+
+/// <summary>
+/// <c>faceswap-node run</c>: a node with the roles asked for, until SIGTERM (a graceful leave); with <c>--stream</c>
+/// on an edge, one stream to a file. <c>faceswap-node demo</c>: the embedded default (seed + edge + worker in one
+/// process, a real cluster on loopback), a generated clip swapped to out.mp4, and its figures.
+/// </summary>
+public static class NodeCommands
+{
+    public static async Task<int> Run(string[] args)
+    {
+        var roles = new Option<string?>("--roles") { Description = "Comma-separated: seed, edge, gpu-worker (default from config: all three)." };
+        var port = new Option<int?>("--port") { Description = "Remoting port (0: any free one)." };
+        var seeds = new Option<string?>("--seeds") { Description = "Comma-separated seed addresses, akka.tcp://faceswap@host:port." };
+        var stream = new Option<string?>("--stream") { Description = "On an edge: a video file, camera (/dev/video0) or rtsp/http URL to swap." };
+        var identity = new Option<string>("--identity") { Description = "Source identity (consent for streams needed).", DefaultValueFactory = _ => "average" };
+        var output = new Option<string>("--output", "-o") { Description = "Output video file.", DefaultValueFactory = _ => "out.mp4" };
+        var fps = new Option<double>("--fps") { Description = "Stream rate (fail-mode frames keep it).", DefaultValueFactory = _ => 30 };
+        var run = new Command("run", "Run a node with its roles until SIGTERM; with --stream, swap one stream to a file.") { roles, port, seeds, stream, identity, output, fps };
+        run.SetAction(async (parse, cancel) => await Node(Settings(parse.GetValue(roles), parse.GetValue(port), parse.GetValue(seeds)),
+            parse.GetValue(stream), parse.GetValue(identity)!, parse.GetValue(output)!, parse.GetValue(fps), cancel));
+
+        var seconds = new Option<double>("--seconds") { Description = "Length of the generated clip.", DefaultValueFactory = _ => 10 };
+        var demoOutput = new Option<string>("--output", "-o") { Description = "Output video file.", DefaultValueFactory = _ => "out.mp4" };
+        var demo = new Command("demo", "The embedded default: seed + edge + gpu-worker in one process on loopback; swaps the average face onto a generated clip.") { seconds, demoOutput };
+        demo.SetAction(async (parse, cancel) => await Demo(parse.GetValue(seconds), parse.GetValue(demoOutput)!));
+
+        var root = new RootCommand("faceswap-node: a FaceSwapCluster node (seed, edge, gpu-worker)") { run, demo };
+        try
+        {
+            return await root.Parse(args).InvokeAsync();
+        }
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or IOException or ModelStoreException or TimeoutException)
+        {
+            Console.Error.WriteLine($"faceswap-node: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static NodeSettings Settings(string? roles, int? port, string? seeds)
+    {
+        var settings = NodeSettings.Load();
+        return settings with
+        {
+            Roles = roles is null ? settings.Roles : NodeSettings.CheckRoles(NodeSettings.Split(roles), "--roles"),
+            Port = port ?? settings.Port,
+            Seeds = seeds is null ? settings.Seeds : NodeSettings.Split(seeds),
+        };
+    }
+
+    private static async Task<int> Node(NodeSettings settings, string? stream, string identity, string output, double fps, CancellationToken cancel)
+    {
+        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
+        var logger = logging.CreateLogger("faceswap-node");
+        using var worker = settings.Has(Roles.Worker) ? WorkerFactory.Open(settings, new ModelStore(RepositoryPaths.ModelStore), logger) : null;
+        using var host = NodeHost.Build(settings, worker);
+        await host.StartAsync(cancel);
+        await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(2));
+        logger.LogInformation("node {Address} up with roles {Roles}", settings.SelfAddress, string.Join(",", settings.Roles));
+        if (stream is not null)
+        {
+            if (!settings.Has(Roles.Edge)) throw new ArgumentException("--stream needs the edge role");
+            var result = await StreamRunner.ToFile(host, settings, $"stream-{Guid.NewGuid():N}"[..15], stream, identity, output, fps);
+            Console.WriteLine(StreamReport.Format(result.Stats, result.Elapsed, result.Emitted));
+            await host.StopAsync();
+            return 0;
+        }
+        await host.WaitForShutdownAsync(cancel);
+        return 0;
+    }
+
+    private static async Task<int> Demo(double seconds, string output)
+    {
+        var settings = NodeSettings.Load() with { Roles = [.. Roles.All], Port = FreePort(), Seeds = [] };
+        var input = Path.Combine(RepositoryPaths.Root, ".cache", "demo", "stream-input.mp4");
+        Console.WriteLine($"demo: generating a {seconds:0.#} s 640x480 clip at 30 fps -> {input}");
+        DemoVideo.Write(input, seconds, 30);
+        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        var store = new ModelStore(RepositoryPaths.ModelStore);
+        DefaultPackBuilder.Build(RepositoryPaths.NodeModules, store);
+        using var worker = WorkerFactory.Open(settings, store, logging.CreateLogger("worker"));
+        using var host = NodeHost.Build(settings, worker, logLevel: LogLevel.Warning);
+        await host.StartAsync();
+        await StreamRunner.WhenUp(host, TimeSpan.FromSeconds(30));
+        Console.WriteLine($"demo: embedded node {settings.SelfAddress} up (seed, edge, gpu-worker); streaming the clip through the cluster at 30 fps");
+        var result = await StreamRunner.ToFile(host, settings, "demo", input, "average", output, 30);
+        Console.WriteLine(StreamReport.Format(result.Stats, result.Elapsed, result.Emitted));
+        Console.WriteLine($"demo: wrote {output} (labelled, watermarked: session {result.Session}; check it with 'fsc verify {output}')");
+        await host.StopAsync();
+        return 0;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,81 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using FaceSwap.Cluster;
+using FaceSwap.Cluster.Stages;
+using FaceSwap.Cluster.Worker;
+using FaceSwap.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FaceSwap.Node;
+
+/// <summary>
+/// Builds a node: remoting on its port, clustering with its roles and the keep-majority split-brain resolver, the
+/// MessagePack serializer for every cross-node message, and per role the stage regions (gpu-worker) or their
+/// proxies (edge). The host's stop (SIGTERM) runs CoordinatedShutdown: the node leaves and hands its shards over.
+/// </summary>
+public static class NodeHost
+{
+    /// <param name="worker">the models the stage entities share; required with the gpu-worker role</param>
+    /// <param name="extraHocon">HOCON laid over the defaults (tests turn serialize-messages on)</param>
+    public static IHost Build(NodeSettings settings, WorkerModels? worker, string extraHocon = "", LogLevel logLevel = LogLevel.Information)
+    {
+        if (settings.Has(Roles.Worker) && worker is null) throw new ArgumentException("a gpu-worker node needs its models");
+        var builder = Host.CreateApplicationBuilder([]);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.SetMinimumLevel(logLevel);
+        builder.Services.AddAkka(settings.SystemName, (akka, _) => Configure(akka, settings, worker, extraHocon));
+        return builder.Build();
+    }
+
+    private static void Configure(AkkaConfigurationBuilder akka, NodeSettings settings, WorkerModels? worker, string extraHocon)
+    {
+        akka.AddHocon($$"""
+            {{extraHocon}}
+            {{FaceSwapSerializer.HoconBinding}}
+            akka.remote.dot-netty.tcp.maximum-frame-size = {{settings.MaxFrameSize}}b
+            akka.cluster.sharding.passivate-idle-entity-after = {{(int)settings.PassivateIdleAfter.TotalSeconds}}s
+            """, HoconAddMode.Prepend);
+        // The faceswap tree (the stage dispatcher among it) from the same files fsc reads.
+        akka.AddHocon(FaceSwap.Cluster.Configuration.FscSettings.LoadConfig().Config, HoconAddMode.Append);
+        akka.ConfigureLoggers(loggers =>
+        {
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        });
+        akka.WithRemoting(new RemoteOptions
+        {
+            HostName = settings.Hostname,
+            PublicHostName = settings.PublicHostname,
+            Port = settings.Port,
+            MaxFrameSize = settings.MaxFrameSize,
+            SendBufferSize = 2 * settings.MaxFrameSize,
+            ReceiveBufferSize = 2 * settings.MaxFrameSize,
+        });
+        akka.WithClustering(new ClusterOptions
+        {
+            Roles = [.. settings.Roles],
+            SeedNodes = settings.Seeds.Count > 0 ? [.. settings.Seeds] : [settings.SelfAddress],
+            SplitBrainResolver = new KeepMajorityOption(),
+        });
+
+        var extractor = new StreamShardExtractor();
+        if (settings.Has(Roles.Worker))
+        {
+            var shards = new ShardOptions { Role = Roles.Worker, PassivateIdleEntityAfter = settings.PassivateIdleAfter, RememberEntities = false };
+            akka.WithShardRegion<EnhanceRegion>(Regions.Enhance, _ => EnhanceStage.Props(worker!), extractor, shards);
+            akka.WithShardRegion<DetectRegion>(Regions.Detect, _ => DetectStage.Props(worker!), extractor, shards);
+            akka.WithShardRegion<SwapRegion>(Regions.Swap, (_, registry) => _ => SwapStage.Props(worker!, registry.Get<EnhanceRegion>()), extractor, shards);
+        }
+        else if (settings.Has(Roles.Edge))
+        {
+            akka.WithShardRegionProxy<DetectRegion>(Regions.Detect, Roles.Worker, extractor);
+            akka.WithShardRegionProxy<SwapRegion>(Regions.Swap, Roles.Worker, extractor);
+            akka.WithShardRegionProxy<EnhanceRegion>(Regions.Enhance, Roles.Worker, extractor);
+        }
+    }
+}

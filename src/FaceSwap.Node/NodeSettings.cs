@@ -1,0 +1,99 @@
+using Akka.Configuration;
+using FaceSwap.Cluster.Configuration;
+using FaceSwap.Contracts;
+using FaceSwap.Edge;
+
+namespace FaceSwap.Node;
+
+/// <summary>
+/// The node's settings: <c>faceswap.node</c> and <c>faceswap.edge</c> from the same HOCON as fsc (config/faceswap.conf,
+/// <c>$FSC_CONFIG</c> over it), with environment overrides, then the command line's over both.
+/// </summary>
+public sealed record NodeSettings(
+    IReadOnlyList<string> Roles,
+    string SystemName,
+    string Hostname,
+    string? PublicHostname,
+    int Port,
+    IReadOnlyList<string> Seeds,
+    TimeSpan PassivateIdleAfter,
+    int MaxFrameSize,
+    EdgeDefaults Edge,
+    FscSettings Fsc,
+    string Source)
+{
+    private static readonly (string Variable, string Path)[] Overrides =
+    [
+        ("FSC_HOSTNAME", "faceswap.node.hostname"),
+        ("FSC_PUBLIC_HOSTNAME", "faceswap.node.public-hostname"),
+        ("FSC_PORT", "faceswap.node.port"),
+        ("FSC_BUDGET_MS", "faceswap.edge.budget-ms"),
+        ("FSC_FAIL_MODE", "faceswap.edge.fail-mode"),
+        ("FSC_JPEG_QUALITY", "faceswap.edge.jpeg-quality"),
+    ];
+
+    public bool Has(string role) => Roles.Contains(role);
+
+    /// <summary>This node's own address: the seed when no seeds are configured.</summary>
+    public string SelfAddress => $"akka.tcp://{SystemName}@{(string.IsNullOrEmpty(PublicHostname) ? Hostname : PublicHostname)}:{Port}";
+
+    public static NodeSettings Load()
+    {
+        var (config, source) = FscSettings.LoadConfig(Overrides);
+        var roles = Environment.GetEnvironmentVariable("FSC_ROLES") is { Length: > 0 } r ? Split(r) : config.GetStringList("faceswap.node.roles").ToList();
+        var seeds = Environment.GetEnvironmentVariable("FSC_SEEDS") is { Length: > 0 } s ? Split(s) : config.GetStringList("faceswap.node.seeds").ToList();
+        return new NodeSettings(
+            CheckRoles(roles, source),
+            config.GetString("faceswap.node.system-name", "faceswap"),
+            config.GetString("faceswap.node.hostname", "127.0.0.1"),
+            config.GetString("faceswap.node.public-hostname", "") is { Length: > 0 } p ? p : null,
+            CheckPort(config.GetInt("faceswap.node.port", 4053), source),
+            seeds,
+            config.GetTimeSpan("faceswap.node.passivate-idle-after", TimeSpan.FromMinutes(2)),
+            config.GetInt("faceswap.node.max-frame-size", 8 * 1024 * 1024),
+            EdgeDefaults.From(config, source),
+            FscSettings.Load(),
+            source);
+    }
+
+    private static int CheckPort(int port, string source) =>
+        port is >= 0 and <= 65535 ? port : throw new ArgumentException($"{source}: faceswap.node.port {port} is not a port");
+
+    public static IReadOnlyList<string> CheckRoles(IReadOnlyList<string> roles, string source)
+    {
+        if (roles.Count == 0) throw new ArgumentException($"{source}: no roles; give any of {string.Join(", ", Contracts.Roles.All)}");
+        foreach (var role in roles)
+            if (!Contracts.Roles.All.Contains(role))
+                throw new ArgumentException($"{source}: unknown role '{role}'; roles are {string.Join(", ", Contracts.Roles.All)}");
+        return roles;
+    }
+
+    public static List<string> Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+}
+
+/// <summary>The <c>faceswap.edge</c> section: what every stream starts with.</summary>
+public sealed record EdgeDefaults(int BudgetMs, int Parallelism, int Buffer, FailMode FailMode, int JpegQuality, int DetectMaxSide)
+{
+    public static EdgeDefaults From(Config config, string source) => new(
+        config.GetInt("faceswap.edge.budget-ms", 150),
+        config.GetInt("faceswap.edge.parallelism", 2),
+        config.GetInt("faceswap.edge.buffer", 1),
+        Enum.TryParse<FailMode>(config.GetString("faceswap.edge.fail-mode", "blur"), ignoreCase: true, out var mode)
+            ? mode : throw new ArgumentException($"{source}: faceswap.edge.fail-mode must be blur, hold or passthrough"),
+        config.GetInt("faceswap.edge.jpeg-quality", 90),
+        config.GetInt("faceswap.edge.detect-max-side", 640));
+
+    public EdgeStreamOptions For(string streamId, StreamSettings swap, double framesPerSecond, int maxPayloadBytes) => new EdgeStreamOptions
+    {
+        StreamId = streamId,
+        Swap = swap,
+        FramesPerSecond = framesPerSecond,
+        BudgetMs = BudgetMs,
+        Parallelism = Parallelism,
+        BufferSize = Buffer,
+        FailMode = FailMode,
+        JpegQuality = JpegQuality,
+        DetectMaxSide = DetectMaxSide,
+        MaxPayloadBytes = maxPayloadBytes,
+    }.Validate();
+}

@@ -1,0 +1,3 @@
+using FaceSwap.Node;
+
+return await NodeCommands.Run(args);
