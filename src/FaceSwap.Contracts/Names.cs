@@ -34,4 +34,6 @@ public static class DropReasons
     public const string Failed = "failed";
     /// <summary>The fail mode had already emitted it in its place while the stage was late.</summary>
     public const string Superseded = "superseded";
+    /// <summary>The sink stopped the stream while the frame was in flight.</summary>
+    public const string Cancelled = "cancelled";
 }

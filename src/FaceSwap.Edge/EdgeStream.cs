@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using FaceSwap.Contracts;
 using FaceSwap.Contracts.Stages;
 using FaceSwap.Edge.Graph;
 using FaceSwap.Vision.Marks;
@@ -40,7 +41,7 @@ public static class EdgeStream
         var gate = new OutputGate(options, ledger, () => pipeline.KnownFaces);
         long seq = 0;
 
-        // Ticks at a quarter interval: a stalled stream's next frame is claimed within a quarter interval of its capture, so the fail mode keeps the capture's rate.
+        // Ticks at a quarter interval: a stalled stream emits within a quarter interval of each due time, so the fail mode keeps the stream's rate.
         var tick = options.Interval / 4;
         var ticks = Source.Tick(tick, tick, (object)Tick.Instance).MapMaterializedValue(_ => NotUsed.Instance);
         var capture = KillSwitches.Shared($"capture-{options.StreamId}");
@@ -66,6 +67,8 @@ public static class EdgeStream
             .RunWith(sink, system.Materializer());
         completion = completion.ContinueWith(t =>
         {
+            // A sink that stopped early leaves frames in flight: settle and free them.
+            ledger.DropRemaining("edge-output", DropReasons.Cancelled);
             gate.Dispose();
             foreach (var region in new[] { detect, swap }) region.Tell(new StopStream(options.StreamId));
             return t;

@@ -84,12 +84,32 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
 
         var compositing = Stopwatch.GetTimestamp();
         var before = KnownFaces;
-        Composite(frame, swapped.Patches);
         var faces = FaceRegions.Of(swapped.Tracks, null, width, height);
-        // A track lost this frame left its face unswapped: in blur mode the viewer sees it blurred, not real.
-        if (swapped.Lost && options.FailMode == FailMode.Blur && swapped.Patches.Length == 0 && before.Count > 0)
-            FailModes.Blur(frame.Image, before);
         Update(swapped.Seq, swapped.Tracks, swapped.DetectNext, faces);
+        var patches = Decode(frame, swapped.Patches);
+        try
+        {
+            var current = frame.TryChange(image =>
+            {
+                foreach (var (place, pixels, mask) in patches)
+                {
+                    using var target = image[place];
+                    pixels.CopyTo(target, mask);
+                }
+                // A track lost this frame left its face unswapped: in blur mode the viewer sees it blurred, not real.
+                if (swapped.Lost && options.FailMode == FailMode.Blur && patches.Count == 0 && before.Count > 0)
+                    FailModes.Blur(image, before);
+            });
+            if (!current) return new FrameOutcome(frame, OutcomeKind.Superseded, faces);
+        }
+        finally
+        {
+            foreach (var (_, pixels, mask) in patches)
+            {
+                pixels.Dispose();
+                mask.Dispose();
+            }
+        }
         ledger.Record(EdgeStages.Composite, Stopwatch.GetElapsedTime(compositing).TotalMilliseconds);
         return new FrameOutcome(frame, OutcomeKind.Served, faces);
     }
@@ -173,19 +193,41 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
         return new FrameOutcome(frame, OutcomeKind.Dropped, KnownFaces);
     }
 
-    /// <summary>Each patch where its mask says, at its placement; a patch that does not fit the frame is refused, not clipped.</summary>
-    private void Composite(StreamFrame frame, FacePatch[] patches)
+    /// <summary>Every patch decoded and checked before any pixel changes: a patch that does not fit the frame fails the frame, it is not clipped.</summary>
+    private List<(Rect Place, Mat Pixels, Mat Mask)> Decode(StreamFrame frame, FacePatch[] patches)
     {
         var bounds = new Rect(0, 0, frame.Image.Width, frame.Image.Height);
-        foreach (var patch in patches)
+        var decoded = new List<(Rect, Mat, Mat)>();
+        try
         {
-            using var pixels = WireImages.Decode(patch.Patch, 3, $"stream {options.StreamId} frame {frame.Seq} patch");
-            using var mask = WireImages.Decode(patch.Mask, 1, $"stream {options.StreamId} frame {frame.Seq} mask");
-            var place = new Rect(patch.X, patch.Y, pixels.Width, pixels.Height);
-            if ((place & bounds) != place || mask.Size() != pixels.Size())
-                throw new InvalidOperationException($"stream {options.StreamId} frame {frame.Seq}: patch {place} with a {mask.Width}x{mask.Height} mask does not fit the {bounds.Width}x{bounds.Height} frame");
-            using var target = frame.Image[place];
-            pixels.CopyTo(target, mask);
+            foreach (var patch in patches)
+            {
+                var pixels = WireImages.Decode(patch.Patch, 3, $"stream {options.StreamId} frame {frame.Seq} patch");
+                Mat mask;
+                try
+                {
+                    mask = WireImages.Decode(patch.Mask, 1, $"stream {options.StreamId} frame {frame.Seq} mask");
+                }
+                catch
+                {
+                    pixels.Dispose();
+                    throw;
+                }
+                var place = new Rect(patch.X, patch.Y, pixels.Width, pixels.Height);
+                decoded.Add((place, pixels, mask));
+                if ((place & bounds) != place || mask.Size() != pixels.Size())
+                    throw new InvalidOperationException($"stream {options.StreamId} frame {frame.Seq}: patch {place} with a {mask.Width}x{mask.Height} mask does not fit the {bounds.Width}x{bounds.Height} frame");
+            }
+            return decoded;
+        }
+        catch
+        {
+            foreach (var (_, pixels, mask) in decoded)
+            {
+                pixels.Dispose();
+                mask.Dispose();
+            }
+            throw;
         }
     }
 }

@@ -7,7 +7,7 @@ namespace FaceSwap.Edge;
 /// <summary>
 /// The last step before the sink, and the only one that emits: keeps output order monotonic (a frame older than
 /// the last emitted is dropped as late), drops what outlived its budget, renders failed frames in the fail mode,
-/// and on each tick of the stream's interval, if no served frame came for two intervals, claims the newest frame
+/// and on each tick, if no frame was served for the frame budget (at least two intervals), claims the oldest frame
 /// in flight and emits it in the fail mode: the stream never freezes. Runs inside one graph stage: no locks.
 /// </summary>
 public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, Func<IReadOnlyList<Rect>> knownFaces) : IDisposable
@@ -40,22 +40,23 @@ public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, F
             ledger.Drop(frame, "edge-output", DropReasons.Late);
             return None;
         }
-        if (frame.RemainingMs < 0)
+        var age = frame.AgeMs;
+        if (age > frame.BudgetMs)
         {
             ledger.Drop(frame, "edge-output", DropReasons.Budget);
             return None;
         }
         if (outcome.Kind == OutcomeKind.Failed)
         {
-            if (!ledger.EmitFailMode(frame))
+            if (!ledger.EmitFailMode(frame, age))
             {
                 frame.Dispose();
                 return None;
             }
             FailModes.Render(options.FailMode, frame.Image, outcome.Faces, _lastSwapped);
-            return [Emit(frame.Seq, frame.Image, failMode: true, frame.AgeMs)];
+            return [Emit(frame.Seq, frame.Image, failMode: true, age)];
         }
-        if (!ledger.Serve(frame))
+        if (!ledger.Serve(frame, age))
         {
             frame.Dispose();
             return None;
@@ -66,16 +67,19 @@ public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, F
             _lastSwapped ??= new Mat();
             frame.Image.CopyTo(_lastSwapped);
         }
-        return [Emit(frame.Seq, frame.Image, failMode: false, frame.AgeMs)];
+        return [Emit(frame.Seq, frame.Image, failMode: false, age)];
     }
 
     private IEnumerable<EmittedFrame> OnTick()
     {
         var interval = options.Interval;
-        if (Stopwatch.GetElapsedTime(_lastServedAt) < 2 * interval || Stopwatch.GetElapsedTime(_lastEmittedAt) < 0.9 * interval) return None;
-        if (ledger.ClaimNewestForFailMode(_lastSeq) is not { } claim) return None;
+        // Stalled only when nothing was served for a whole budget (at least two intervals): a stage that is slow but
+        // within budget still gets its frames served, instead of having each one claimed just before its answer comes.
+        var stall = TimeSpan.FromTicks(Math.Max(2 * interval.Ticks, TimeSpan.FromMilliseconds(options.BudgetMs).Ticks));
+        if (Stopwatch.GetElapsedTime(_lastServedAt) < stall || Stopwatch.GetElapsedTime(_lastEmittedAt) < 0.9 * interval) return None;
+        if (ledger.ClaimOldestForFailMode(_lastSeq) is not { } claim) return None;
         FailModes.Render(options.FailMode, claim.Copy, knownFaces(), _lastSwapped);
-        return [Emit(claim.Frame.Seq, claim.Copy, failMode: true, claim.Frame.AgeMs)];
+        return [Emit(claim.Frame.Seq, claim.Copy, failMode: true, claim.AgeMs)];
     }
 
     private EmittedFrame Emit(long seq, Mat image, bool failMode, double ageMs)

@@ -41,6 +41,20 @@ public sealed class StreamFrame(long seq, Mat image, int budgetMs) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Changes the pixels (the composite) under the same lock as <see cref="TrySettleWithCopy"/>, so a fail-mode
+    /// copy sees the frame whole, before or after; false (and nothing changed) when the fail mode already took it.
+    /// </summary>
+    public bool TryChange(Action<Mat> change)
+    {
+        lock (_lock)
+        {
+            if (_settled) return false;
+            change(Image);
+            return true;
+        }
+    }
+
     public bool Settled
     {
         get { lock (_lock) return _settled; }

@@ -24,7 +24,7 @@ public sealed record StreamStats(
 public sealed record LatencySummary(long Count, double P50, double P90, double P99, double Max);
 
 /// <summary>
-/// One stream's books: the frames still in flight (so the fail mode can pick the newest, and the invariant can be
+/// One stream's books: the frames still in flight (so the fail mode can claim one, and the invariant can be
 /// checked against a real set, not a derived number), what became of the others, queue high-water marks, and
 /// latency per stage. Thread-safe: the graph's stages and the ask continuations all write here.
 /// </summary>
@@ -62,8 +62,8 @@ public sealed class StreamLedger(string streamId)
         frame.Dispose();
     }
 
-    /// <summary>Settles the frame as served; false when the fail mode already emitted it (the caller frees it).</summary>
-    public bool Serve(StreamFrame frame)
+    /// <summary>Settles the frame as served at <paramref name="ageMs"/>; false when the fail mode already emitted it (the caller frees it).</summary>
+    public bool Serve(StreamFrame frame, double ageMs)
     {
         if (!frame.TrySettle()) return false;
         lock (_books)
@@ -71,12 +71,12 @@ public sealed class StreamLedger(string streamId)
             _pending.TryRemove(frame.Seq, out _);
             _served++;
         }
-        RecordEmittedAge(frame.AgeMs);
+        RecordEmittedAge(ageMs);
         return true;
     }
 
-    /// <summary>Settles the frame as a fail-mode output (its stage failed on it); false when something else settled it.</summary>
-    public bool EmitFailMode(StreamFrame frame)
+    /// <summary>Settles the frame as a fail-mode output at <paramref name="ageMs"/> (its stage failed on it); false when something else settled it.</summary>
+    public bool EmitFailMode(StreamFrame frame, double ageMs)
     {
         if (!frame.TrySettle()) return false;
         lock (_books)
@@ -84,27 +84,37 @@ public sealed class StreamLedger(string streamId)
             _pending.TryRemove(frame.Seq, out _);
             _failMode++;
         }
-        RecordEmittedAge(frame.AgeMs);
+        RecordEmittedAge(ageMs);
         return true;
     }
 
-    /// <summary>The newest frame still in flight and within its budget, claimed for the fail mode with a copy of its pixels.</summary>
-    /// <param name="after">only frames newer than this (the last emitted): the output never runs backwards</param>
-    public (StreamFrame Frame, OpenCvSharp.Mat Copy)? ClaimNewestForFailMode(long after)
+    /// <summary>
+    /// The oldest frame still in flight after <paramref name="after"/> (the last emitted: the output never runs
+    /// backwards) and within its budget, claimed for the fail mode with a copy of its pixels. The oldest, not the
+    /// newest: newer frames may still come back swapped, and claiming past them would make them late.
+    /// </summary>
+    public (StreamFrame Frame, OpenCvSharp.Mat Copy, double AgeMs)? ClaimOldestForFailMode(long after)
     {
-        foreach (var frame in _pending.Values.OrderByDescending(f => f.Seq))
+        foreach (var frame in _pending.Values.Where(f => f.Seq > after).OrderBy(f => f.Seq))
         {
-            if (frame.Seq <= after || frame.RemainingMs <= 0) return null;
+            var age = frame.AgeMs;
+            if (age > frame.BudgetMs) continue;
             if (frame.TrySettleWithCopy() is not { } copy) continue;
             lock (_books)
             {
                 _pending.TryRemove(frame.Seq, out _);
                 _failMode++;
             }
-            RecordEmittedAge(frame.AgeMs);
-            return (frame, copy);
+            RecordEmittedAge(age);
+            return (frame, copy, age);
         }
         return null;
+    }
+
+    /// <summary>Drops whatever is still in flight (the sink cancelled the stream): counted, and freed.</summary>
+    public void DropRemaining(string hop, string reason)
+    {
+        foreach (var frame in _pending.Values.ToList()) Drop(frame, hop, reason);
     }
 
     public void Oversize() => Interlocked.Increment(ref _oversize);

@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Hosting;
+using FaceSwap.Cluster;
+using FaceSwap.Cluster.Worker;
+using FaceSwap.Contracts;
+using FaceSwap.Faces;
+using FaceSwap.Faces.Detection;
+using FaceSwap.Governance.Consent;
+using FaceSwap.Inference.Models;
+using FaceSwap.Inference.Runtime;
+using FaceSwap.Swap;
+using FaceSwap.Swap.Identities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FaceSwap.Node.Tests;
+
+/// <summary>One node of a test cluster: a real host (the same NodeHost the binary runs) on its own loopback port.</summary>
+public sealed class TestNode(IHost host, NodeSettings settings, WorkerModels? worker) : IAsyncDisposable
+{
+    public IHost Host { get; } = host;
+    public NodeSettings Settings { get; } = settings;
+    public ActorSystem System => Host.Services.GetRequiredService<ActorSystem>();
+    public ActorRegistry Registry => Host.Services.GetRequiredService<ActorRegistry>();
+    public IActorRef Detect => Registry.Get<DetectRegion>();
+    public IActorRef Swap => Registry.Get<SwapRegion>();
+    private bool _stopped;
+
+    /// <summary>A graceful leave, as on SIGTERM: CoordinatedShutdown hands the node's shards over.</summary>
+    public async Task Stop()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        await Host.StopAsync();
+        Host.Dispose();
+        worker?.Dispose();
+    }
+
+    public async ValueTask DisposeAsync() => await Stop();
+}
+
+/// <summary>
+/// Several nodes in one test process, each an ActorSystem on its own loopback port with real remoting and
+/// real serialization (serialize-messages on, so even local messages go through the MessagePack serializer).
+/// The swap source is the average face of the sample photos, registered with consent for streams.
+/// </summary>
+public sealed class ClusterFixture : IDisposable
+{
+    public const string Identity = IdentityIds.Average;
+    private const string Hocon = "akka.actor.serialize-messages = on";
+    private readonly TestPaths.TempDir _dir = new();
+    private readonly ConsentRegistry _consent;
+    private readonly IdentityStore _identities;
+    private readonly ModelStore _store = new(TestPaths.ModelStore);
+
+    public ClusterFixture()
+    {
+        DefaultPackBuilder.Build(TestPaths.NodeModules, _store);
+        using (var photos = FaceAnalyzer.Open(_store, new InferenceOptions(), DetectorOptions.Photos, NullLogger.Instance))
+        {
+            var samples = Enumerable.Range(1, 6).Select(n => Path.Combine(TestPaths.SamplePhotos, $"sample{n}.jpg")).ToList();
+            Average = AverageFaceBuilder.Build(photos, samples).Face;
+        }
+        _identities = new IdentityStore(Path.Combine(_dir.Path, "identities"));
+        _identities.Save(new IdentityRecord(Identity, "synthetic", "average face of the sample photos", [], 0, DateTimeOffset.UtcNow), Average);
+        _consent = new ConsentRegistry($"Data Source={Path.Combine(_dir.Path, "consent.db")}");
+        _consent.Register("nobody: synthetic average face", [ConsentScopes.Stream], "test", identityId: Identity);
+    }
+
+    public SourceFace Average { get; }
+
+    /// <summary>An analyser like a worker's (video-mode detector), for the in-process reference.</summary>
+    public FaceAnalyzer OpenAnalyzer() => FaceAnalyzer.Open(_store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance);
+
+    /// <summary>Starts a node with <paramref name="roles"/>; the first node of a cluster passes no seeds and seeds itself.</summary>
+    public async Task<TestNode> Start(string[] roles, string? seed = null)
+    {
+        var port = FreePort();
+        var settings = NodeSettings.Load() with { Roles = roles, Port = port, Seeds = seed is null ? [] : [seed], PassivateIdleAfter = TimeSpan.FromMinutes(2) };
+        var worker = roles.Contains(Roles.Worker)
+            ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}")
+            : null;
+        var host = NodeHost.Build(settings, worker, Hocon, LogLevel.Warning);
+        await host.StartAsync();
+        await StreamRunner.WhenUp(host, TimeSpan.FromSeconds(60));
+        return new TestNode(host, settings, worker);
+    }
+
+    /// <summary>Waits until every node sees <paramref name="count"/> members Up.</summary>
+    public static async Task AllUp(int count, params TestNode[] nodes)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (nodes.Any(n => Akka.Cluster.Cluster.Get(n.System).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) < count))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the cluster did not reach {count} members up");
+            await Task.Delay(100);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        Average.Dispose();
+        _consent.Dispose();
+        _dir.Dispose();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    /// <summary>Multi-node tests share the machine's two cores: they run one at a time.</summary>
+    public const string Name = "cluster";
+}
