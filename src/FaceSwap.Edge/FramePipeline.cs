@@ -80,6 +80,7 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
         var reply = await Ask(Regions.Swap, swap, frame, new SwapFrame(options.StreamId, frame.Seq, frame.RemainingMs, options.Swap, width, height, crops, detections));
         if (reply is not FrameSwapped swapped) return Outcome(frame, reply);
         ledger.Record(EdgeStages.WorkerSwap, swapped.WorkerMs);
+        ledger.AnsweredBy(swapped.Worker);
         if (swapped.EnhanceMs > 0) ledger.Record(EdgeStages.WorkerEnhance, swapped.EnhanceMs);
 
         var compositing = Stopwatch.GetTimestamp();

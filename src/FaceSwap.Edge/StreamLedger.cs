@@ -15,7 +15,8 @@ public sealed record StreamStats(
     int MaxBuffered,
     int MaxAsking,
     double MaxEmittedAgeMs,
-    long Oversize)
+    long Oversize,
+    IReadOnlyDictionary<string, long> AnsweredBy)
 {
     public long DroppedTotal => Dropped.Values.Sum();
 }
@@ -34,6 +35,7 @@ public sealed class StreamLedger(string streamId)
     private readonly Lock _books = new();
     private readonly ConcurrentDictionary<long, StreamFrame> _pending = new();
     private readonly ConcurrentDictionary<string, long> _dropped = new();
+    private readonly ConcurrentDictionary<string, long> _answeredBy = new();
     private readonly ConcurrentDictionary<string, LongConcurrentHistogram> _latency = new();
     private long _offered, _served, _failMode, _oversize;
     private int _maxBuffered, _maxAsking, _asking;
@@ -119,6 +121,9 @@ public sealed class StreamLedger(string streamId)
 
     public void Oversize() => Interlocked.Increment(ref _oversize);
 
+    /// <summary>A worker answered a swap request: which workers carry the stream, and since when.</summary>
+    public void AnsweredBy(string worker) => _answeredBy.AddOrUpdate(worker, 1, (_, n) => n + 1);
+
     public void Buffered(int count) => Max(ref _maxBuffered, count);
 
     public void AskStarted() => Max(ref _maxAsking, Interlocked.Increment(ref _asking));
@@ -146,7 +151,7 @@ public sealed class StreamLedger(string streamId)
         lock (_books)
             return new StreamStats(StreamId, _offered, _served, _failMode, _pending.Count, _dropped.ToDictionary(),
                 _latency.ToDictionary(e => e.Key, e => Summary(e.Value)),
-                Volatile.Read(ref _maxBuffered), Volatile.Read(ref _maxAsking), Interlocked.Read(ref _maxEmittedAgeMicros) / 1000.0, Interlocked.Read(ref _oversize));
+                Volatile.Read(ref _maxBuffered), Volatile.Read(ref _maxAsking), Interlocked.Read(ref _maxEmittedAgeMicros) / 1000.0, Interlocked.Read(ref _oversize), _answeredBy.ToDictionary());
     }
 
     private static LatencySummary Summary(LongConcurrentHistogram histogram)

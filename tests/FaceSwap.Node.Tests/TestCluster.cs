@@ -77,14 +77,16 @@ public sealed class ClusterFixture : IDisposable
     public FaceAnalyzer OpenAnalyzer() => FaceAnalyzer.Open(_store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance);
 
     /// <summary>Starts a node with <paramref name="roles"/>; the first node of a cluster passes no seeds and seeds itself.</summary>
-    public async Task<TestNode> Start(string[] roles, string? seed = null)
+    /// <param name="openEnhancer">the worker's enhancer models by name; none: streams asking for one fail</param>
+    /// <param name="serializeLocal">serialize even local messages (off only where Akka's own local events would not survive it)</param>
+    public async Task<TestNode> Start(string[] roles, string? seed = null, Func<string, ModelSession>? openEnhancer = null, bool serializeLocal = true)
     {
         var port = FreePort();
         var settings = NodeSettings.Load() with { Roles = roles, Port = port, Seeds = seed is null ? [] : [seed], PassivateIdleAfter = TimeSpan.FromMinutes(2) };
         var worker = roles.Contains(Roles.Worker)
-            ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}")
+            ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}", openEnhancer)
             : null;
-        var host = NodeHost.Build(settings, worker, Hocon, LogLevel.Warning);
+        var host = NodeHost.Build(settings, worker, serializeLocal ? Hocon : "", Environment.GetEnvironmentVariable("FSC_TEST_LOG") == "info" ? LogLevel.Information : LogLevel.Warning);
         await host.StartAsync();
         await StreamRunner.WhenUp(host, TimeSpan.FromSeconds(60));
         return new TestNode(host, settings, worker);
