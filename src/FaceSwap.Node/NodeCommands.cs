@@ -61,12 +61,12 @@ public static class NodeCommands
         using var worker = settings.Has(Roles.Worker) ? WorkerFactory.Open(settings, new ModelStore(RepositoryPaths.ModelStore), logger) : null;
         using var host = NodeHost.Build(settings, worker);
         await host.StartAsync(cancel);
-        await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(2));
-        logger.LogInformation("node {Address} up with roles {Roles}", settings.SelfAddress, string.Join(",", settings.Roles));
+        var system = await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(2));
+        logger.LogInformation("node {Address} up with roles {Roles}", Akka.Cluster.Cluster.Get(system).SelfAddress, string.Join(",", settings.Roles));
         if (stream is not null)
         {
             if (!settings.Has(Roles.Edge)) throw new ArgumentException("--stream needs the edge role");
-            var result = await StreamRunner.ToFile(host, settings, $"stream-{Guid.NewGuid():N}"[..15], stream, identity, output, fps);
+            var result = await StreamRunner.ToFile(host, settings, $"stream-{Guid.NewGuid():N}"[..15], stream, identity, output, fps, worker?.Analyzer.Models);
             Console.WriteLine(StreamReport.Format(result.Stats, result.Elapsed, result.Emitted));
             await host.StopAsync();
             return 0;
@@ -77,7 +77,9 @@ public static class NodeCommands
 
     private static async Task<int> Demo(double seconds, string output)
     {
-        var settings = NodeSettings.Load() with { Roles = [.. Roles.All], Port = FreePort(), Seeds = [] };
+        var settings = NodeSettings.Load() with { Roles = [.. Roles.All], Port = 0, Seeds = [] };
+        if (!Directory.Exists(Path.Combine(settings.Fsc.IdentityStore, FaceSwap.Governance.Consent.IdentityIds.Average)))
+            throw new FileNotFoundException($"{settings.Fsc.IdentityStore}: no '{FaceSwap.Governance.Consent.IdentityIds.Average}' identity; make the demo's synthetic face with './fsc identities make-average' (scripts/demo.sh does)");
         var input = Path.Combine(RepositoryPaths.Root, ".cache", "demo", "stream-input.mp4");
         Console.WriteLine($"demo: generating a {seconds:0.#} s 640x480 clip at 30 fps -> {input}");
         DemoVideo.Write(input, seconds, 30);
@@ -87,19 +89,12 @@ public static class NodeCommands
         using var worker = WorkerFactory.Open(settings, store, logging.CreateLogger("worker"));
         using var host = NodeHost.Build(settings, worker, logLevel: LogLevel.Warning);
         await host.StartAsync();
-        await StreamRunner.WhenUp(host, TimeSpan.FromSeconds(30));
-        Console.WriteLine($"demo: embedded node {settings.SelfAddress} up (seed, edge, gpu-worker); streaming the clip through the cluster at 30 fps");
-        var result = await StreamRunner.ToFile(host, settings, "demo", input, "average", output, 30);
+        var system = await StreamRunner.WhenUp(host, TimeSpan.FromSeconds(30));
+        Console.WriteLine($"demo: embedded node {Akka.Cluster.Cluster.Get(system).SelfAddress} up (seed, edge, gpu-worker); streaming the clip through the cluster at 30 fps");
+        var result = await StreamRunner.ToFile(host, settings, "demo", input, FaceSwap.Governance.Consent.IdentityIds.Average, output, 30, worker.Analyzer.Models);
         Console.WriteLine(StreamReport.Format(result.Stats, result.Elapsed, result.Emitted));
-        Console.WriteLine($"demo: wrote {output} (labelled, watermarked: session {result.Session}; check it with 'fsc verify {output}')");
+        Console.WriteLine($"demo: wrote {output} (labelled, watermarked: session {result.Session}; signed provenance {result.Provenance}); check it with './fsc verify {output}'");
         await host.StopAsync();
         return 0;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -59,9 +59,12 @@ public static class NodeHost
         akka.WithClustering(new ClusterOptions
         {
             Roles = [.. settings.Roles],
-            SeedNodes = settings.Seeds.Count > 0 ? [.. settings.Seeds] : [settings.SelfAddress],
+            SeedNodes = [.. settings.Seeds],
             SplitBrainResolver = new KeepMajorityOption(),
         });
+        // No seeds: this node starts the cluster on itself, at the address it actually bound (port 0 included).
+        if (settings.Seeds.Count == 0)
+            akka.AddStartup((system, _) => Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress));
 
         var extractor = new StreamShardExtractor();
         if (settings.Has(Roles.Worker))

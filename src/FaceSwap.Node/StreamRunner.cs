@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Hosting;
@@ -8,6 +9,8 @@ using FaceSwap.Contracts;
 using FaceSwap.Edge;
 using FaceSwap.Edge.Sources;
 using FaceSwap.Governance.Audit;
+using FaceSwap.Governance.Provenance;
+using FaceSwap.Inference.Models;
 using FaceSwap.Vision.Marks;
 using FaceSwap.Vision.Video;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +22,7 @@ namespace FaceSwap.Node;
 /// <summary>Runs one stream on an edge node, from a source to a video file, marked and audited; returns its figures.</summary>
 public static class StreamRunner
 {
-    public sealed record Result(StreamStats Stats, TimeSpan Elapsed, long Emitted, string Session);
+    public sealed record Result(StreamStats Stats, TimeSpan Elapsed, long Emitted, string Session, string Provenance);
 
     /// <summary>Waits until this node is Up in the cluster: the regions can route from then on.</summary>
     public static async Task<ActorSystem> WhenUp(IHost host, TimeSpan timeout)
@@ -31,14 +34,20 @@ public static class StreamRunner
         return system;
     }
 
-    public static async Task<Result> ToFile(IHost host, NodeSettings settings, string streamId, string source, string identity, string output, double framesPerSecond)
+    /// <param name="models">the models the workers ran, for the provenance record (an edge-only node lists none it cannot see)</param>
+    public static async Task<Result> ToFile(IHost host, NodeSettings settings, string streamId, string source, string identity, string output,
+        double framesPerSecond, IEnumerable<ModelManifest>? models = null)
     {
+        if (!File.Exists(settings.Fsc.SigningKey))
+            throw new FileNotFoundException($"{settings.Fsc.SigningKey}: no provenance signing key (faceswap.provenance.signing-key in {settings.Fsc.Source}); make one with 'fsc keys generate'");
+        using var signer = ProvenanceSigner.Load(settings.Fsc.SigningKey);
         var system = host.Services.GetRequiredService<ActorSystem>();
         var registry = host.Services.GetRequiredService<ActorRegistry>();
         var session = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) & WatermarkPayload.MaxSession;
         var sessionName = session.ToString("x12");
         var marks = new OutputMarks(settings.Fsc.Label, WatermarkPayload.For(settings.Fsc.NodeName, session));
-        var options = settings.Edge.For(streamId, new StreamSettings(identity, FramesPerSecond: (float)framesPerSecond), framesPerSecond, settings.MaxFrameSize / 2);
+        // The largest request must fit remoting's frame, with room for the envelope.
+        var options = settings.Edge.For(streamId, new StreamSettings(identity, FramesPerSecond: (float)framesPerSecond), framesPerSecond, settings.MaxFrameSize - 64 * 1024);
         using var audit = new AuditLog(settings.Fsc.AuditDatabase, settings.Fsc.NodeName);
         audit.Append(settings.Fsc.Actor, AuditKinds.SessionStart, $"stream {streamId} from {source} -> {output}; fail mode {options.FailMode}, budget {options.BudgetMs} ms", sessionName, identity);
         if (!settings.Fsc.Label.Enabled)
@@ -65,9 +74,25 @@ public static class StreamRunner
         sink.Complete();
         var elapsed = Stopwatch.GetElapsedTime(started);
         var stats = handle.Ledger.Snapshot();
+        var described = new Dictionary<string, string>
+        {
+            ["stream"] = streamId,
+            ["source"] = source,
+            ["swap.engine"] = "built-in mesh swap",
+            ["detect-every"] = options.Swap.DetectEvery.ToString(CultureInfo.InvariantCulture),
+            ["fail-mode"] = options.FailMode.ToString(),
+            ["budget-ms"] = options.BudgetMs.ToString(CultureInfo.InvariantCulture),
+            ["jpeg-quality"] = options.JpegQuality.ToString(CultureInfo.InvariantCulture),
+            ["label.enabled"] = settings.Fsc.Label.Enabled.ToString(CultureInfo.InvariantCulture),
+            ["watermark"] = marks.Payload.ToString(),
+            ["frames"] = $"{stats.Served} swapped, {stats.FailMode} fail-mode",
+        };
+        var record = ProvenanceRecord.ForOutput(output, identity, (models ?? []).Select(m => new ProvenanceModel(m.Name, m.Sha256)), described,
+            DateTimeOffset.UtcNow, settings.Fsc.NodeName, sessionName);
+        var sidecar = signer.WriteSidecar(output, record);
         audit.Append(settings.Fsc.Actor, AuditKinds.SessionStop,
-            $"stream {streamId} ended: {stats.Offered} offered, {stats.Served} swapped, {stats.FailMode} fail-mode, {stats.DroppedTotal} dropped", sessionName, identity);
-        return new Result(stats, elapsed, emitted, sessionName);
+            $"stream {streamId} ended: {stats.Offered} offered, {stats.Served} swapped, {stats.FailMode} fail-mode, {stats.DroppedTotal} dropped; output sha256 {record.OutputSha256}", sessionName, identity);
+        return new Result(stats, elapsed, emitted, sessionName, sidecar);
     }
 
     /// <summary>An H.264 file, opened at the first frame's size.</summary>
