@@ -157,7 +157,9 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
         ledger.AskStarted();
         try
         {
-            return await region.Ask<object>(message, TimeSpan.FromMilliseconds(remaining));
+            var answer = await region.Ask<object>(message, TimeSpan.FromMilliseconds(remaining));
+            ledger.Wire(stage, size, answer is IFaceSwapMessage reply ? FaceSwapSerializer.Serialize(reply).Length : 0);
+            return answer;
         }
         catch (AskTimeoutException)
         {

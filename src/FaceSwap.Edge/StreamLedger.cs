@@ -16,9 +16,17 @@ public sealed record StreamStats(
     int MaxAsking,
     double MaxEmittedAgeMs,
     long Oversize,
-    IReadOnlyDictionary<string, long> AnsweredBy)
+    IReadOnlyDictionary<string, long> AnsweredBy,
+    IReadOnlyDictionary<string, WireBytes> Bytes)
 {
     public long DroppedTotal => Dropped.Values.Sum();
+}
+
+/// <summary>What one stage's requests and answers weighed on the wire (serialized), in total, and how many there were.</summary>
+public sealed record WireBytes(long Requests, long Sent, long Received)
+{
+    public double SentPerRequest => Requests == 0 ? 0 : (double)Sent / Requests;
+    public double ReceivedPerRequest => Requests == 0 ? 0 : (double)Received / Requests;
 }
 
 /// <summary>A stage's latency distribution, in milliseconds.</summary>
@@ -36,6 +44,7 @@ public sealed class StreamLedger(string streamId)
     private readonly ConcurrentDictionary<long, StreamFrame> _pending = new();
     private readonly ConcurrentDictionary<string, long> _dropped = new();
     private readonly ConcurrentDictionary<string, long> _answeredBy = new();
+    private readonly ConcurrentDictionary<string, WireBytes> _bytes = new();
     private readonly ConcurrentDictionary<string, LongConcurrentHistogram> _latency = new();
     private long _offered, _served, _failMode, _oversize;
     private int _maxBuffered, _maxAsking, _asking;
@@ -121,6 +130,10 @@ public sealed class StreamLedger(string streamId)
 
     public void Oversize() => Interlocked.Increment(ref _oversize);
 
+    /// <summary>One request to <paramref name="stage"/> and its answer, as serialized bytes.</summary>
+    public void Wire(string stage, int sent, int received) =>
+        _bytes.AddOrUpdate(stage, _ => new WireBytes(1, sent, received), (_, b) => new WireBytes(b.Requests + 1, b.Sent + sent, b.Received + received));
+
     /// <summary>A worker answered a swap request: which workers carry the stream, and since when.</summary>
     public void AnsweredBy(string worker) => _answeredBy.AddOrUpdate(worker, 1, (_, n) => n + 1);
 
@@ -151,7 +164,7 @@ public sealed class StreamLedger(string streamId)
         lock (_books)
             return new StreamStats(StreamId, _offered, _served, _failMode, _pending.Count, _dropped.ToDictionary(),
                 _latency.ToDictionary(e => e.Key, e => Summary(e.Value)),
-                Volatile.Read(ref _maxBuffered), Volatile.Read(ref _maxAsking), Interlocked.Read(ref _maxEmittedAgeMicros) / 1000.0, Interlocked.Read(ref _oversize), _answeredBy.ToDictionary());
+                Volatile.Read(ref _maxBuffered), Volatile.Read(ref _maxAsking), Interlocked.Read(ref _maxEmittedAgeMicros) / 1000.0, Interlocked.Read(ref _oversize), _answeredBy.ToDictionary(), _bytes.ToDictionary());
     }
 
     private static LatencySummary Summary(LongConcurrentHistogram histogram)

@@ -17,6 +17,8 @@ public static class StreamReport
         text.AppendLine("  latency (ms)        p50      p99      max   count");
         foreach (var (stage, l) in stats.Latency.OrderBy(e => Order(e.Key)))
             text.AppendLine(c, $"  {stage,-16} {l.P50,7:F1}  {l.P99,7:F1}  {l.Max,7:F1}  {l.Count,6}");
+        foreach (var (stage, bytes) in stats.Bytes.OrderBy(e => Order(e.Key)))
+            text.AppendLine(c, $"  wire {stage}: {bytes.SentPerRequest / 1024:F1} KiB out, {bytes.ReceivedPerRequest / 1024:F1} KiB back per request ({bytes.Requests} requests)");
         text.AppendLine(stats.Dropped.Count == 0 ? "  drops: none"
             : "  drops: " + string.Join(", ", stats.Dropped.OrderByDescending(d => d.Value).Select(d => $"{d.Key} {d.Value}")));
         text.Append(c, $"  queues: keep-latest at most {stats.MaxBuffered}, asks in flight at most {stats.MaxAsking}; oldest emitted frame {stats.MaxEmittedAgeMs:F1} ms");
