@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Akka;
+using Akka.Actor;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using FaceSwap.Contracts;
@@ -91,6 +92,35 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
         {
             foreach (var f in frames) f.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task A_corrupt_region_or_frame_gets_a_clear_refusal_and_the_entity_goes_on_serving()
+    {
+        using var still = FaceSwap.Swap.Evaluation.StillFrames.Astronaut640x480();
+        var settings = new StreamSettings(ClusterFixture.Identity);
+        var timeout = TimeSpan.FromSeconds(30);
+        var garbage = new EncodedImage(EncodedImage.Jpeg, 64, 64, [0xFF, 0xD8, 1, 2, 3, 4, 5]);
+
+        var detectRefusal = await _edge.Detect.Ask<object>(new FaceSwap.Contracts.Stages.DetectFrame("corrupt", 0, 5000, garbage, 1), timeout);
+        var failed = Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(detectRefusal);
+        Assert.Contains("do not decode", failed.Error);
+
+        var swapRefusal = await _edge.Swap.Ask<object>(new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 1, 5000, settings, 640, 480, [new ImageCrop(10, 10, garbage)], null), timeout);
+        Assert.Contains("do not decode", Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(swapRefusal).Error);
+        var outside = new ImageCrop(600, 450, WireImages.Jpeg(still[new Rect(0, 0, 64, 64)], 90));
+        var placement = await _edge.Swap.Ask<object>(new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 2, 5000, settings, 640, 480, [outside], null), timeout);
+        Assert.Contains("outside the 640x480 frame", Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(placement).Error);
+
+        // The same entities then serve a good frame.
+        var found = Assert.IsType<FaceSwap.Contracts.Stages.FacesDetected>(
+            await _edge.Detect.Ask<object>(new FaceSwap.Contracts.Stages.DetectFrame("corrupt", 3, 5000, WireImages.Jpeg(still, 90), 1), timeout));
+        var face = Assert.Single(found.Faces);
+        var region = FaceRegions.Of([], [face], 640, 480).Single();
+        var swapped = Assert.IsType<FaceSwap.Contracts.Stages.FrameSwapped>(await _edge.Swap.Ask<object>(
+            new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 4, 5000, settings, 640, 480, [new ImageCrop(region.X, region.Y, WireImages.Jpeg(still[region], 90))], found.Faces), timeout));
+        Assert.NotEmpty(swapped.Patches);
+        Assert.Single(swapped.Tracks);
     }
 
     [Fact]

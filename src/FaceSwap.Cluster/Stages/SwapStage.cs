@@ -98,12 +98,14 @@ public sealed class SwapStage : ReceiveActor
         if (_engine is not null && settings == _settings) return _engine;
         if (settings.Swapper is not null and not "mesh")
             throw new NotSupportedException($"swapper '{settings.Swapper}': workers host the built-in mesh swap; bring-your-own swappers are placed by the coordinator");
+        var selection = Enum.Parse<SelectionMode>(settings.Selection, ignoreCase: true);
+        if (selection is not (SelectionMode.All or SelectionMode.Largest or SelectionMode.Leftmost))
+            throw new NotSupportedException($"selection '{settings.Selection}' needs reference embeddings, which streams do not carry yet");
         var options = new StreamEngineOptions
         {
             DetectEvery = settings.DetectEvery,
             FramesPerSecond = settings.FramesPerSecond > 0 ? settings.FramesPerSecond : 30,
-            Selection = new FaceSelection(Enum.Parse<SelectionMode>(settings.Selection, ignoreCase: true) is var mode && mode is SelectionMode.All or SelectionMode.Largest or SelectionMode.Leftmost
-                ? mode : throw new NotSupportedException($"selection '{settings.Selection}' needs reference embeddings, which streams do not carry yet")),
+            Selection = new FaceSelection(selection),
             Swap = new SwapOptions { Blend = Enum.Parse<BlendMode>(settings.Blend, ignoreCase: true) },
         };
         var source = settings.IdentityId == _settings?.IdentityId && _source is not null ? _source : _models.Sources.Open(settings.IdentityId);
