@@ -10,8 +10,20 @@ public sealed record MediaInfo(int Width, int Height, double FramesPerSecond, st
     public static MediaInfo Probe(string path)
     {
         if (!File.Exists(path)) throw new ImageFileException(path, "file not found");
-        var output = Ffmpeg.Run("ffprobe", ["-v", "error", "-count_packets", "-show_entries",
-            "stream=codec_type,width,height,avg_frame_rate,r_frame_rate,nb_read_packets:format=duration", "-of", "json", path], path);
+        return Parse(path, Ffmpeg.Run("ffprobe", ["-v", "error", "-count_packets", "-show_entries",
+            "stream=codec_type,width,height,avg_frame_rate,r_frame_rate,nb_read_packets:format=duration", "-of", "json", path], path));
+    }
+
+    /// <summary>
+    /// A live source (camera, network stream): size and rate from its first packets, nothing counted, since it
+    /// has no end. <paramref name="inputArguments"/> go before <c>-i</c> (e.g. <c>-f v4l2</c>).
+    /// </summary>
+    public static MediaInfo ProbeLive(string uri, IReadOnlyList<string> inputArguments) =>
+        Parse(uri, Ffmpeg.Run("ffprobe", ["-v", "error", .. inputArguments, "-show_entries",
+            "stream=codec_type,width,height,avg_frame_rate,r_frame_rate", "-of", "json", uri], uri));
+
+    private static MediaInfo Parse(string path, string output)
+    {
         using var json = JsonDocument.Parse(output);
         var streams = json.RootElement.GetProperty("streams").EnumerateArray().ToList();
         var video = streams.FirstOrDefault(s => s.GetProperty("codec_type").GetString() == "video");

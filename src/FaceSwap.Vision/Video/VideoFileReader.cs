@@ -2,7 +2,7 @@ using OpenCvSharp;
 
 namespace FaceSwap.Vision.Video;
 
-/// <summary>Decodes every frame of a video to BGR through an ffmpeg pipe: no frame dropped or duplicated.</summary>
+/// <summary>Decodes every frame of a video (a file, or a live camera or network stream) to BGR through an ffmpeg pipe: no frame dropped or duplicated.</summary>
 public sealed class VideoFileReader : IDisposable
 {
     private readonly System.Diagnostics.Process _ffmpeg;
@@ -10,11 +10,12 @@ public sealed class VideoFileReader : IDisposable
     private readonly byte[] _buffer;
     private readonly Task<string> _errors;
 
-    public VideoFileReader(string path, MediaInfo info)
+    /// <param name="inputArguments">ffmpeg options for the input, before <c>-i</c> (a live source's format, say)</param>
+    public VideoFileReader(string path, MediaInfo info, IReadOnlyList<string>? inputArguments = null)
     {
         Info = info;
         _buffer = new byte[info.Width * info.Height * 3];
-        _ffmpeg = Ffmpeg.Start("ffmpeg", ["-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "bgr24", "-"], redirectInput: false);
+        _ffmpeg = Ffmpeg.Start("ffmpeg", ["-v", "error", .. inputArguments ?? [], "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "bgr24", "-"], redirectInput: false);
         _pixels = _ffmpeg.StandardOutput.BaseStream;
         _errors = _ffmpeg.StandardError.ReadToEndAsync();
         Path = path;
