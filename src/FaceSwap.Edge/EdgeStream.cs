@@ -6,10 +6,14 @@ using Akka.Streams.Dsl;
 using FaceSwap.Contracts;
 using FaceSwap.Contracts.Stages;
 using FaceSwap.Edge.Graph;
+using FaceSwap.Vision;
 using FaceSwap.Vision.Marks;
 using OpenCvSharp;
 
 namespace FaceSwap.Edge;
+
+/// <summary>A stage refused to take a stream on: what it said.</summary>
+public sealed class StreamRefusedException(string message) : Exception(message);
 
 /// <summary>A running stream: its books, a switch that stops capture (what is in flight still finishes), and its completion.</summary>
 public sealed record EdgeStreamHandle(StreamLedger Ledger, SharedKillSwitch Capture, Task Completion);
@@ -25,6 +29,26 @@ public static class EdgeStream
     private sealed record Tick
     {
         public static readonly Tick Instance = new();
+    }
+
+    /// <summary>
+    /// Starts the stream's entities before the first frame (the swap entity opens the identity under its consent
+    /// and builds the engine), so the stream starts swapped instead of in the fail mode, and a stage that refuses
+    /// the stream (no consent, an unknown identity, an unsupported setting) stops it here with its reason.
+    /// </summary>
+    /// <exception cref="StreamRefusedException">a stage refused the stream</exception>
+    /// <exception cref="AskTimeoutException">no worker answered within <paramref name="timeout"/></exception>
+    public static async Task Prepare(EdgeStreamOptions options, IActorRef detect, IActorRef swap, TimeSpan timeout)
+    {
+        options.Validate();
+        using var blank = new Mat(64, 64, MatType.CV_8UC3, Scalar.All(0));
+        var budget = (int)timeout.TotalMilliseconds;
+        var answers = await Task.WhenAll(
+            detect.Ask<object>(new DetectFrame(options.StreamId, -1, budget, WireImages.Jpeg(blank, options.JpegQuality), 1), timeout),
+            swap.Ask<object>(new SwapFrame(options.StreamId, -1, budget, options.Swap, blank.Width, blank.Height, [], null), timeout));
+        foreach (var answer in answers)
+            if (answer is StageFailed failed)
+                throw new StreamRefusedException($"stream {options.StreamId}: the {failed.Stage} stage refused it: {failed.Error}");
     }
 
     /// <param name="frames">captured BGR frames; the graph owns each from here</param>

@@ -36,7 +36,8 @@ public static class NodeCommands
         {
             return await root.Parse(args).InvokeAsync();
         }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or IOException or ModelStoreException or TimeoutException)
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or IOException or ModelStoreException or TimeoutException
+            or FaceSwap.Edge.StreamRefusedException or Akka.Actor.AskTimeoutException)
         {
             Console.Error.WriteLine($"faceswap-node: {e.Message}");
             return 1;

@@ -49,6 +49,16 @@ public static class StreamRunner
         // The largest request must fit remoting's frame, with room for the envelope.
         var options = settings.Edge.For(streamId, new StreamSettings(identity, FramesPerSecond: (float)framesPerSecond), framesPerSecond, settings.MaxFrameSize - 64 * 1024);
         using var audit = new AuditLog(settings.Fsc.AuditDatabase, settings.Fsc.NodeName);
+        // The entities start (and may refuse) before the session does.
+        try
+        {
+            await EdgeStream.Prepare(options, registry.Get<DetectRegion>(), registry.Get<SwapRegion>(), TimeSpan.FromSeconds(30));
+        }
+        catch (StreamRefusedException e)
+        {
+            audit.Append(settings.Fsc.Actor, AuditKinds.SwapRefused, e.Message, sessionName, identity);
+            throw;
+        }
         audit.Append(settings.Fsc.Actor, AuditKinds.SessionStart, $"stream {streamId} from {source} -> {output}; fail mode {options.FailMode}, budget {options.BudgetMs} ms", sessionName, identity);
         if (!settings.Fsc.Label.Enabled)
             audit.Append(settings.Fsc.Actor, AuditKinds.LabelOff, $"visible label turned off in {settings.Fsc.Source}", sessionName, identity);

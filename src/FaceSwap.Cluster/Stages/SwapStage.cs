@@ -81,6 +81,12 @@ public sealed class SwapStage : ReceiveActor
             else
                 Sender.Tell(swapped);
         }
+        catch (FaceSwap.Governance.Consent.ConsentException e)
+        {
+            // Expected, not a fault: the identity may not be used for streams (any more).
+            _log.Warning("swap: stream {0} frame {1} refused: {2}", request.StreamId, request.Seq, e.Message);
+            Sender.Tell(new StageFailed(request.StreamId, request.Seq, Regions.Swap, $"{e.GetType().Name}: {e.Message}"));
+        }
         catch (Exception e)
         {
             _log.Error(e, "swap: stream {0} frame {1} ({2} region(s)) failed", request.StreamId, request.Seq, request.Crops?.Length ?? 0);
