@@ -132,12 +132,17 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
         // A first stream warms what grows once (model arenas, JIT, the worker's first entity), so the measured one shows per-frame growth only.
         var warmup = EdgeStream.Run(_edge.System, Source.From(Enumerable.Range(0, 300)).Throttle(200, TimeSpan.FromSeconds(1), 200, ThrottleMode.Shaping).Select(_ => still.Clone()),
             options with { StreamId = "warm-up" }, _edge.Detect, _edge.Swap, Sink.ForEach<EmittedFrame>(f => f.Dispose()), marks: null);
+        var warmupStarted = Stopwatch.GetTimestamp();
         await warmup.Completion;
+        // Offer at least four times what this machine's worker served while warming up, so the overload holds on a faster machine too.
+        var servedPerSecond = warmup.Ledger.Snapshot().Served / Stopwatch.GetElapsedTime(warmupStarted).TotalSeconds;
+        var rate = Math.Max(200, (int)Math.Ceiling(4 * servedPerSecond));
+        output.WriteLine($"warm-up served {servedPerSecond:F1} fps; offering {rate} fps");
 
         var memory = new ConcurrentDictionary<int, long>();
         var managed = new ConcurrentDictionary<int, long>();
         var frames = Source.From(Enumerable.Range(0, Count))
-            .Throttle(200, TimeSpan.FromSeconds(1), 200, ThrottleMode.Shaping)
+            .Throttle(rate, TimeSpan.FromSeconds(1), rate, ThrottleMode.Shaping)
             .Select(i =>
             {
                 if (i % 200 == 0 || i == Count - 1) { memory[i] = SettledMemory(); managed[i] = GC.GetTotalMemory(false); }
@@ -166,7 +171,7 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
         }
         await handle.Completion;
         var stats = handle.Ledger.Snapshot();
-        output.WriteLine(StreamReport.Format(stats, TimeSpan.FromSeconds(Count / 200.0), emitted));
+        output.WriteLine(StreamReport.Format(stats, TimeSpan.FromSeconds((double)Count / rate), emitted));
         output.WriteLine($"{samples} snapshots; memory after 200 frames {memory[200] / 1e6:F1} MB, after {Count} {memory[Count - 1] / 1e6:F1} MB");
 
         foreach (var (i, m) in memory.OrderBy(e => e.Key)) output.WriteLine($"  {i}: {m / 1e6:F1} MB, managed {managed[i] / 1e6:F1}");

@@ -53,12 +53,12 @@ public sealed class WorkerLeaveTests(ClusterFixture fixture, ITestOutputHelper o
             var leaving = workers.Single(w => $"worker-{w.Settings.Port}" == carrier);
             await leaving.Stop();
             var left = Stopwatch.GetTimestamp();
-            await Task.Delay(TimeSpan.FromSeconds(6));
-            var after = servedAt.Count(t => t > left + 2 * Stopwatch.Frequency);
+            await Task.Delay(TimeSpan.FromSeconds(9));
+            var after = servedAt.Count(t => t > left + 3 * Stopwatch.Frequency);
             var stats = handle.Ledger.Snapshot();
-            output.WriteLine($"carrier {carrier} left; answered by {string.Join(", ", stats.AnsweredBy)}; {after} frames served between 2 s and 6 s after");
+            output.WriteLine($"carrier {carrier} left; answered by {string.Join(", ", stats.AnsweredBy)}; {after} frames served between 3 s and 9 s after");
             Assert.Contains(stats.AnsweredBy.Keys, w => w != carrier);
-            Assert.True(after >= 20, $"only {after} frames swapped in the 4 s after the handover settled (10 fps)");
+            Assert.True(after >= 30, $"only {after} frames swapped in the 6 s after the handover settled (10 fps)");
         }
         finally
         {
