@@ -19,5 +19,6 @@ public static class FscApp
             DoctorCommand.Create(),
             EvalCommand.Create(),
             DemoCommand.Create(),
+            ClusterCommand.Create(),
         };
 }

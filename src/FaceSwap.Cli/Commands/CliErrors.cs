@@ -16,11 +16,27 @@ public static class CliErrors
         {
             return action();
         }
-        catch (Exception e) when (e is TfjsModelException or ModelStoreException or ImageFileException or IOException or UnauthorizedAccessException or ArgumentException
-            or ConsentException or CryptographicException or DbException)
+        catch (Exception e) when (Actionable(e))
         {
             Console.Error.WriteLine($"fsc: error: {e.Message}");
             return 1;
         }
     }
+
+    public static async Task<int> RunAsync(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (Actionable(e))
+        {
+            Console.Error.WriteLine($"fsc: error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static bool Actionable(Exception e) => e is TfjsModelException or ModelStoreException or ImageFileException or IOException
+        or UnauthorizedAccessException or ArgumentException or ConsentException or CryptographicException or DbException
+        or LocalCluster.LocalClusterException or TimeoutException;
 }
