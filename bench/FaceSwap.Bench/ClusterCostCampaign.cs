@@ -88,6 +88,14 @@ public static class ClusterCostCampaign
         var registry = host3.Services.GetRequiredService<ActorRegistry>();
         var (detect, swap) = (registry.Get<DetectRegion>(), registry.Get<SwapRegion>());
 
+        // The cluster's upkeep with no stream (heartbeats, gossip, idle dispatcher threads): part of every frame's CPU-ms above.
+        using (var self = Process.GetCurrentProcess())
+        {
+            var idleCpu = self.TotalProcessorTime;
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            self.Refresh();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  idle cluster (3 nodes, no stream): {(self.TotalProcessorTime - idleCpu).TotalMilliseconds / 5000 * 100:F1} % of a core"));
+        }
         var sequential = await ThroughCluster("cluster, 1 in flight", edge, detect, swap, frames, parallelism: 1);
         var pipelined = await ThroughCluster("cluster, 2 in flight", edge, detect, swap, frames, parallelism: 2);
         await host3.StopAsync();
