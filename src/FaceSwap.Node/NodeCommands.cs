@@ -28,8 +28,9 @@ public static class NodeCommands
 
         var seconds = new Option<double>("--seconds") { Description = "Length of the generated clip.", DefaultValueFactory = _ => 10 };
         var demoOutput = new Option<string>("--output", "-o") { Description = "Output video file.", DefaultValueFactory = _ => "out.mp4" };
-        var demo = new Command("demo", "The embedded default: seed + edge + gpu-worker in one process on loopback; swaps the average face onto a generated clip.") { seconds, demoOutput };
-        demo.SetAction(async (parse, cancel) => await Demo(parse.GetValue(seconds), parse.GetValue(demoOutput)!));
+        var plot = new Option<string?>("--plot") { Description = "Also write the stream's latency timeline as a PNG chart (default: beside the output, OUTPUT.latency.png)." };
+        var demo = new Command("demo", "The embedded default: seed + edge + gpu-worker in one process on loopback; swaps the average face onto a generated clip.") { seconds, demoOutput, plot };
+        demo.SetAction(async (parse, cancel) => await Demo(parse.GetValue(seconds), parse.GetValue(demoOutput)!, parse.GetValue(plot)));
 
         var root = new RootCommand("faceswap-node: a FaceSwapCluster node (seed, edge, gpu-worker)") { run, demo };
         try
@@ -76,7 +77,7 @@ public static class NodeCommands
         return 0;
     }
 
-    private static async Task<int> Demo(double seconds, string output)
+    private static async Task<int> Demo(double seconds, string output, string? plot)
     {
         var settings = NodeSettings.Load() with { Roles = [.. Roles.All], Port = 0, Seeds = [] };
         if (!Directory.Exists(Path.Combine(settings.Fsc.IdentityStore, FaceSwap.Governance.Consent.IdentityIds.Average)))
@@ -94,6 +95,10 @@ public static class NodeCommands
         Console.WriteLine($"demo: embedded node {Akka.Cluster.Cluster.Get(system).SelfAddress} up (seed, edge, gpu-worker); streaming the clip through the cluster at 30 fps");
         var result = await StreamRunner.ToFile(host, settings, "demo", input, FaceSwap.Governance.Consent.IdentityIds.Average, output, 30, worker.Analyzer.Models);
         Console.WriteLine(StreamReport.Format(result.Stats, result.Elapsed, result.Emitted));
+        plot ??= Path.ChangeExtension(output, ".latency.png");
+        LatencyChart.Write(plot, result.Timeline, result.BudgetMs,
+            $"demo stream, 640x480 at 30 fps: {result.Stats.Served} swapped, {result.Stats.FailMode} fail-mode, {result.Stats.DroppedTotal} dropped");
+        Console.WriteLine($"demo: latency timeline -> {plot}");
         Console.WriteLine($"demo: wrote {output} (labelled, watermarked: session {result.Session}; signed provenance {result.Provenance}); check it with './fsc verify {output}'");
         await host.StopAsync();
         return 0;

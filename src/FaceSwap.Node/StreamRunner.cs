@@ -22,7 +22,8 @@ namespace FaceSwap.Node;
 /// <summary>Runs one stream on an edge node, from a source to a video file, marked and audited; returns its figures.</summary>
 public static class StreamRunner
 {
-    public sealed record Result(StreamStats Stats, TimeSpan Elapsed, long Emitted, string Session, string Provenance);
+    /// <param name="Timeline">each emitted frame: seconds since the stream started, its latency, and whether the fail mode emitted it</param>
+    public sealed record Result(StreamStats Stats, TimeSpan Elapsed, long Emitted, string Session, string Provenance, IReadOnlyList<LatencyChart.Point> Timeline, int BudgetMs);
 
     /// <summary>Waits until this node is Up in the cluster: the regions can route from then on.</summary>
     public static async Task<ActorSystem> WhenUp(IHost host, TimeSpan timeout)
@@ -65,12 +66,14 @@ public static class StreamRunner
 
         using var sink = new VideoSink(output, framesPerSecond);
         var emitted = 0L;
+        var timeline = new List<LatencyChart.Point>();
         var started = Stopwatch.GetTimestamp();
         var handle = EdgeStream.Run(system, FrameSources.For(source), options, registry.Get<DetectRegion>(), registry.Get<SwapRegion>(),
             Sink.ForEach<EmittedFrame>(frame =>
             {
                 using (frame) sink.Write(frame.Image);
                 emitted++;
+                timeline.Add(new LatencyChart.Point(Stopwatch.GetElapsedTime(started).TotalSeconds, frame.AgeMs, frame.FailMode));
             }), marks);
         try
         {
@@ -102,7 +105,7 @@ public static class StreamRunner
         var sidecar = signer.WriteSidecar(output, record);
         audit.Append(settings.Fsc.Actor, AuditKinds.SessionStop,
             $"stream {streamId} ended: {stats.Offered} offered, {stats.Served} swapped, {stats.FailMode} fail-mode, {stats.DroppedTotal} dropped; output sha256 {record.OutputSha256}", sessionName, identity);
-        return new Result(stats, elapsed, emitted, sessionName, sidecar);
+        return new Result(stats, elapsed, emitted, sessionName, sidecar, timeline, options.BudgetMs);
     }
 
     /// <summary>An H.264 file, opened at the first frame's size.</summary>
