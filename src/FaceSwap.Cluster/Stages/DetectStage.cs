@@ -13,28 +13,22 @@ namespace FaceSwap.Cluster.Stages;
 /// The detect entity of one stream: runs the detector on the downscaled frame the edge sends when the stream must
 /// (re-)detect, and answers with the faces in full-frame pixels.
 /// </summary>
-public sealed class DetectStage : ReceiveActor
+public sealed class DetectStage : StageEntity
 {
     private readonly WorkerModels _models;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<FaceDetection> _faces = [];
 
     public static Props Props(WorkerModels models) => Akka.Actor.Props.Create(() => new DetectStage(models)).WithDispatcher(WorkerModels.Dispatcher);
 
-    public DetectStage(WorkerModels models)
+    public DetectStage(WorkerModels models) : base(Regions.Detect)
     {
         _models = models;
         Receive<DetectFrame>(Detect);
-        Receive<StopStream>(_ => Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)));
     }
 
     private void Detect(DetectFrame request)
     {
-        if (StageBudget.Remaining(request.BudgetMs, request.ReceivedAt) <= 0)
-        {
-            Sender.Tell(new StageDropped(request.StreamId, request.Seq, Regions.Detect, DropReasons.Budget));
-            return;
-        }
+        if (BudgetSpent(request.StreamId, request.Seq, request.BudgetMs, request.ReceivedAt)) return;
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -50,8 +44,8 @@ public sealed class DetectStage : ReceiveActor
         }
         catch (Exception e)
         {
-            _log.Error(e, "detect: stream {0} frame {1} ({2} bytes) failed", request.StreamId, request.Seq, request.Frame?.Data?.Length ?? 0);
-            Sender.Tell(new StageFailed(request.StreamId, request.Seq, Regions.Detect, $"{e.GetType().Name}: {e.Message}"));
+            Log.Error(e, "detect: stream {0} frame {1} ({2} bytes) failed", request.StreamId, request.Seq, request.Frame?.Data?.Length ?? 0);
+            Fail(request.StreamId, request.Seq, e);
         }
     }
 }

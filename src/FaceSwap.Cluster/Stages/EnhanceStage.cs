@@ -14,30 +14,24 @@ namespace FaceSwap.Cluster.Stages;
 /// The enhance entity of one stream: restores the swapped patches the swap entity forwards (the edge is the sender,
 /// so the answer goes straight back and the frame still makes one round trip).
 /// </summary>
-public sealed class EnhanceStage : ReceiveActor
+public sealed class EnhanceStage : StageEntity
 {
     private readonly WorkerModels _models;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private (string Name, float Blend) _key;
     private FaceEnhancer? _enhancer;
 
     public static Props Props(WorkerModels models) => Akka.Actor.Props.Create(() => new EnhanceStage(models)).WithDispatcher(WorkerModels.Dispatcher);
 
-    public EnhanceStage(WorkerModels models)
+    public EnhanceStage(WorkerModels models) : base(Regions.Enhance)
     {
         _models = models;
         Receive<EnhanceFrame>(Enhance);
-        Receive<StopStream>(_ => Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)));
     }
 
     private void Enhance(EnhanceFrame request)
     {
         var swapped = request.Swapped;
-        if (StageBudget.Remaining(request.BudgetMs, request.ReceivedAt) <= 0)
-        {
-            Sender.Tell(new StageDropped(request.StreamId, swapped.Seq, Regions.Enhance, DropReasons.Budget));
-            return;
-        }
+        if (BudgetSpent(request.StreamId, swapped.Seq, request.BudgetMs, request.ReceivedAt)) return;
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -60,8 +54,8 @@ public sealed class EnhanceStage : ReceiveActor
         }
         catch (Exception e)
         {
-            _log.Error(e, "enhance: stream {0} frame {1} with {2} failed", request.StreamId, swapped.Seq, request.Settings.Enhancer);
-            Sender.Tell(new StageFailed(request.StreamId, swapped.Seq, Regions.Enhance, $"{e.GetType().Name}: {e.Message}"));
+            Log.Error(e, "enhance: stream {0} frame {1} with {2} failed", request.StreamId, swapped.Seq, request.Settings.Enhancer);
+            Fail(request.StreamId, swapped.Seq, e);
         }
     }
 

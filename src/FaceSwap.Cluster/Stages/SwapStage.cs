@@ -19,14 +19,13 @@ namespace FaceSwap.Cluster.Stages;
 /// patch, mask and placement per region. FaceMesh tracking needs the same regions as the swap, so both happen
 /// here and a tracked frame makes one round trip.
 /// </summary>
-public sealed class SwapStage : ReceiveActor
+public sealed class SwapStage : StageEntity
 {
     /// <summary>Patches go back at this JPEG quality: the edge composites them into the frame it kept.</summary>
     public const int PatchQuality = 92;
 
     private readonly WorkerModels _models;
     private readonly IActorRef? _enhance;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<Rect> _pasted = [];
     private StreamSettings? _settings;
     private SourceLease? _source;
@@ -37,21 +36,16 @@ public sealed class SwapStage : ReceiveActor
     public static Props Props(WorkerModels models, IActorRef? enhance) =>
         Akka.Actor.Props.Create(() => new SwapStage(models, enhance)).WithDispatcher(WorkerModels.Dispatcher);
 
-    public SwapStage(WorkerModels models, IActorRef? enhance)
+    public SwapStage(WorkerModels models, IActorRef? enhance) : base(Regions.Swap)
     {
         _models = models;
         _enhance = enhance;
         Receive<SwapFrame>(Swap);
-        Receive<StopStream>(_ => Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)));
     }
 
     private void Swap(SwapFrame request)
     {
-        if (StageBudget.Remaining(request.BudgetMs, request.ReceivedAt) <= 0)
-        {
-            Sender.Tell(new StageDropped(request.StreamId, request.Seq, Regions.Swap, DropReasons.Budget));
-            return;
-        }
+        if (BudgetSpent(request.StreamId, request.Seq, request.BudgetMs, request.ReceivedAt)) return;
         var started = Stopwatch.GetTimestamp();
         var originals = new List<(Rect Rect, Mat Pixels)>();
         try
@@ -84,13 +78,13 @@ public sealed class SwapStage : ReceiveActor
         catch (FaceSwap.Governance.Consent.ConsentException e)
         {
             // Expected, not a fault: the identity may not be used for streams (any more).
-            _log.Warning("swap: stream {0} frame {1} refused: {2}", request.StreamId, request.Seq, e.Message);
-            Sender.Tell(new StageFailed(request.StreamId, request.Seq, Regions.Swap, $"{e.GetType().Name}: {e.Message}"));
+            Log.Warning("swap: stream {0} frame {1} refused: {2}", request.StreamId, request.Seq, e.Message);
+            Fail(request.StreamId, request.Seq, e);
         }
         catch (Exception e)
         {
-            _log.Error(e, "swap: stream {0} frame {1} ({2} region(s)) failed", request.StreamId, request.Seq, request.Crops?.Length ?? 0);
-            Sender.Tell(new StageFailed(request.StreamId, request.Seq, Regions.Swap, $"{e.GetType().Name}: {e.Message}"));
+            Log.Error(e, "swap: stream {0} frame {1} ({2} region(s)) failed", request.StreamId, request.Seq, request.Crops?.Length ?? 0);
+            Fail(request.StreamId, request.Seq, e);
         }
         finally
         {
@@ -119,7 +113,7 @@ public sealed class SwapStage : ReceiveActor
         _source = source;
         _settings = settings;
         _engine = new StreamSwapEngine(_models.Analyzer, source.Face, options, source.Consent);
-        _log.Info("swap: stream {0} engine for identity {1}, detect every {2}, select {3}, blend {4}", Self.Path.Name, settings.IdentityId, options.DetectEvery, settings.Selection, settings.Blend);
+        Log.Info("swap: stream {0} engine for identity {1}, detect every {2}, select {3}, blend {4}", Self.Path.Name, settings.IdentityId, options.DetectEvery, settings.Selection, settings.Blend);
         return _engine;
     }
 
