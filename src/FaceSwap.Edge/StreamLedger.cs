@@ -74,26 +74,18 @@ public sealed class StreamLedger(string streamId)
     }
 
     /// <summary>Settles the frame as served at <paramref name="ageMs"/>; false when the fail mode already emitted it (the caller frees it).</summary>
-    public bool Serve(StreamFrame frame, double ageMs)
-    {
-        if (!frame.TrySettle()) return false;
-        lock (_books)
-        {
-            _pending.TryRemove(frame.Seq, out _);
-            _served++;
-        }
-        RecordEmittedAge(ageMs);
-        return true;
-    }
+    public bool Serve(StreamFrame frame, double ageMs) => frame.TrySettle() && Emitted(frame, ref _served, ageMs);
 
     /// <summary>Settles the frame as a fail-mode output at <paramref name="ageMs"/> (its stage failed on it); false when something else settled it.</summary>
-    public bool EmitFailMode(StreamFrame frame, double ageMs)
+    public bool EmitFailMode(StreamFrame frame, double ageMs) => frame.TrySettle() && Emitted(frame, ref _failMode, ageMs);
+
+    /// <summary>The books for a frame that was just settled as emitted: out of flight, into <paramref name="counter"/>, its age recorded.</summary>
+    private bool Emitted(StreamFrame frame, ref long counter, double ageMs)
     {
-        if (!frame.TrySettle()) return false;
         lock (_books)
         {
             _pending.TryRemove(frame.Seq, out _);
-            _failMode++;
+            counter++;
         }
         RecordEmittedAge(ageMs);
         return true;
@@ -111,12 +103,7 @@ public sealed class StreamLedger(string streamId)
             var age = frame.AgeMs;
             if (age > frame.BudgetMs) continue;
             if (frame.TrySettleWithCopy() is not { } copy) continue;
-            lock (_books)
-            {
-                _pending.TryRemove(frame.Seq, out _);
-                _failMode++;
-            }
-            RecordEmittedAge(age);
+            Emitted(frame, ref _failMode, age);
             return (frame, copy, age);
         }
         return null;
