@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using Akka.Streams;
@@ -75,12 +73,12 @@ public static class ClusterCostCampaign
 
         var settings = NodeSettings.Load();
         var hocon = "akka.loglevel = WARNING";
-        using var host1 = NodeHost.Build(settings with { Roles = [Roles.Seed], Port = FreePort(), Seeds = [] }, null, hocon, LogLevel.Warning);
+        using var host1 = NodeHost.Build(settings with { Roles = [Roles.Seed], Port = 0, Seeds = [] }, null, hocon, LogLevel.Warning);
         await host1.StartAsync();
-        var seed = $"akka.tcp://{settings.SystemName}@127.0.0.1:{host1.Services.GetRequiredService<ActorSystem>().Settings.Config.GetInt("akka.remote.dot-netty.tcp.port")}";
+        var seed = Akka.Cluster.Cluster.Get(await StreamRunner.WhenUp(host1, TimeSpan.FromMinutes(1))).SelfAddress.ToString();
         using var worker = new WorkerModels(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance), new FixedSource(average), "bench-worker");
-        using var host2 = NodeHost.Build(settings with { Roles = [Roles.Worker], Port = FreePort(), Seeds = [seed] }, worker, hocon, LogLevel.Warning);
-        using var host3 = NodeHost.Build(settings with { Roles = [Roles.Edge], Port = FreePort(), Seeds = [seed] }, null, hocon, LogLevel.Warning);
+        using var host2 = NodeHost.Build(settings with { Roles = [Roles.Worker], Port = 0, Seeds = [seed] }, worker, hocon, LogLevel.Warning);
+        using var host3 = NodeHost.Build(settings with { Roles = [Roles.Edge], Port = 0, Seeds = [seed] }, null, hocon, LogLevel.Warning);
         await host2.StartAsync();
         await host3.StartAsync();
         await StreamRunner.WhenUp(host3, TimeSpan.FromMinutes(1));
@@ -175,12 +173,5 @@ public static class ClusterCostCampaign
             Console.WriteLine($"  {name}: {stats.Served} of {frames.Count} served (dropped {string.Join(", ", stats.Dropped)}, fail-mode {stats.FailMode})");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name} done: {frames.Count / wall.Elapsed.TotalSeconds:F1} fps"));
         return (new Mode(name, (int)stats.Served, wall.Elapsed, self.TotalProcessorTime - cpu, latency), stats);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

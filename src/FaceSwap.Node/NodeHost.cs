@@ -41,7 +41,7 @@ public static class NodeHost
             akka.cluster.sharding.passivate-idle-entity-after = {{(int)settings.PassivateIdleAfter.TotalSeconds}}s
             """, HoconAddMode.Prepend);
         // The faceswap tree (the stage dispatcher among it) from the same files fsc reads.
-        akka.AddHocon(FaceSwap.Cluster.Configuration.FscSettings.LoadConfig().Config, HoconAddMode.Append);
+        akka.AddHocon(settings.Config, HoconAddMode.Append);
         akka.ConfigureLoggers(loggers =>
         {
             loggers.ClearLoggers();

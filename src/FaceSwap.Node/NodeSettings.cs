@@ -7,7 +7,8 @@ namespace FaceSwap.Node;
 
 /// <summary>
 /// The node's settings: <c>faceswap.node</c> and <c>faceswap.edge</c> from the same HOCON as fsc (config/faceswap.conf,
-/// <c>$FSC_CONFIG</c> over it), with environment overrides, then the command line's over both.
+/// <c>$FSC_CONFIG</c> over it), with environment overrides, then the command line's over both. <see cref="Config"/>
+/// is that merged HOCON, read once: the host lays its <c>faceswap</c> tree (the stage dispatcher) into the actor system.
 /// </summary>
 public sealed record NodeSettings(
     IReadOnlyList<string> Roles,
@@ -20,7 +21,8 @@ public sealed record NodeSettings(
     int MaxFrameSize,
     EdgeDefaults Edge,
     FscSettings Fsc,
-    string Source)
+    string Source,
+    Config Config)
 {
     private static readonly (string Variable, string Path)[] Overrides =
     [
@@ -52,8 +54,9 @@ public sealed record NodeSettings(
             config.GetTimeSpan("faceswap.node.passivate-idle-after", TimeSpan.FromMinutes(2)),
             config.GetInt("faceswap.node.max-frame-size", 8 * 1024 * 1024),
             EdgeDefaults.From(config, source),
-            FscSettings.Load(),
-            source);
+            FscSettings.From(config, source),
+            source,
+            config);
     }
 
     private static int CheckPort(int port, string source) =>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using FaceSwap.Edge.Sources;
@@ -19,7 +18,7 @@ public sealed class FrameSourcesTests(ITestOutputHelper output) : EdgeTestKit(ou
         // A moving test pattern, MPEG-TS as a live HTTP stream would carry it, served over HTTP.
         FaceSwap.Vision.Video.Ffmpeg.Run("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
             "-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", Path.Combine(dir.Path, "live.ts")], "test pattern");
-        var port = FreePort();
+        var port = TestPorts.Free();
         using var server = new HttpListener();
         server.Prefixes.Add($"http://127.0.0.1:{port}/");
         server.Start();
@@ -94,12 +93,5 @@ public sealed class FrameSourcesTests(ITestOutputHelper output) : EdgeTestKit(ou
         var error = await Assert.ThrowsAsync<IOException>(() => FrameSources.Capture("/dev/video97").RunWith(Sink.Ignore<Mat>(), Sys.Materializer()));
         Assert.Contains("/dev/video97", error.Message);
         Assert.Throws<FileNotFoundException>(() => FrameSources.For("/no/such/clip.mp4"));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -18,18 +18,25 @@ public sealed class StreamRunnerTests(ClusterFixture fixture, ITestOutputHelper 
     private readonly TestPaths.TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
+    private string PublicKey => Path.Combine(_dir.Path, "public.pem");
+    private string AuditDatabase => $"Data Source={Path.Combine(_dir.Path, "audit.db")}";
+
+    /// <summary>A clip of <paramref name="seconds"/> at 15 fps, a fresh signing key, and the node's settings pointed at both and at this test's audit log.</summary>
+    private (string Clip, NodeSettings Settings) Prepare(TestNode node, double seconds)
+    {
+        var clip = Path.Combine(_dir.Path, "clip.mp4");
+        DemoVideo.Write(clip, seconds, 15);
+        var privateKey = Path.Combine(_dir.Path, "private.pem");
+        ProvenanceKeys.Generate(privateKey, PublicKey);
+        return (clip, node.Settings with { Fsc = node.Settings.Fsc with { SigningKey = privateKey, AuditDatabase = AuditDatabase, NodeName = "test-edge" } });
+    }
+
     [Fact]
     public async Task A_stream_to_a_file_is_marked_signed_and_audited()
     {
-        var input = Path.Combine(_dir.Path, "clip.mp4");
         var outputFile = Path.Combine(_dir.Path, "out.mp4");
-        DemoVideo.Write(input, 2, 15);
-        var (privateKey, publicKey) = (Path.Combine(_dir.Path, "private.pem"), Path.Combine(_dir.Path, "public.pem"));
-        ProvenanceKeys.Generate(privateKey, publicKey);
-        var audit = $"Data Source={Path.Combine(_dir.Path, "audit.db")}";
-
         await using var node = await fixture.Start([.. Roles.All]);
-        var settings = node.Settings with { Fsc = node.Settings.Fsc with { SigningKey = privateKey, AuditDatabase = audit, NodeName = "test-edge" } };
+        var (input, settings) = Prepare(node, 2);
         var result = await StreamRunner.ToFile(node.Host, settings, "to-file", input, ClusterFixture.Identity, outputFile, 15);
         output.WriteLine(StreamReport.Format(result.Stats, result.Elapsed, result.Emitted));
 
@@ -46,13 +53,13 @@ public sealed class StreamRunnerTests(ClusterFixture fixture, ITestOutputHelper 
         Assert.Equal(WatermarkPayload.For("test-edge", Convert.ToUInt64(result.Session, 16)), mark.Payload);
 
         // The sidecar holds against the pinned key, and names the session.
-        using var verifier = new ProvenanceVerifier(File.ReadAllText(publicKey));
+        using var verifier = new ProvenanceVerifier(File.ReadAllText(PublicKey));
         var verification = verifier.Verify(outputFile);
         Assert.True(verification.IsValid, verification.Detail);
         Assert.Equal(result.Session, verification.Record!.SessionId);
 
         // The session's start and stop are in the audit log, the stop with the output's hash.
-        using var log = new AuditLog(audit);
+        using var log = new AuditLog(AuditDatabase);
         var events = log.Query(new AuditFilter(Session: result.Session));
         Assert.Equal([AuditKinds.SessionStart, AuditKinds.SessionStop], events.Select(e => e.Kind));
         Assert.Contains(verification.Record.OutputSha256, events[1].Details);
@@ -61,13 +68,8 @@ public sealed class StreamRunnerTests(ClusterFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task A_stream_whose_identity_has_no_consent_is_refused_before_it_starts_and_the_refusal_is_audited()
     {
-        var input = Path.Combine(_dir.Path, "clip.mp4");
-        DemoVideo.Write(input, 1, 15);
-        var (privateKey, publicKey) = (Path.Combine(_dir.Path, "private.pem"), Path.Combine(_dir.Path, "public.pem"));
-        ProvenanceKeys.Generate(privateKey, publicKey);
-        var audit = $"Data Source={Path.Combine(_dir.Path, "audit.db")}";
         await using var node = await fixture.Start([.. Roles.All]);
-        var settings = node.Settings with { Fsc = node.Settings.Fsc with { SigningKey = privateKey, AuditDatabase = audit } };
+        var (input, settings) = Prepare(node, 1);
         var outputFile = Path.Combine(_dir.Path, "out.mp4");
 
         var refused = await Assert.ThrowsAsync<FaceSwap.Edge.StreamRefusedException>(() =>
@@ -75,7 +77,7 @@ public sealed class StreamRunnerTests(ClusterFixture fixture, ITestOutputHelper 
         output.WriteLine(refused.Message);
         Assert.Contains("id-aaaaaaaaaa", refused.Message);
         Assert.False(File.Exists(outputFile));
-        using var log = new AuditLog(audit);
+        using var log = new AuditLog(AuditDatabase);
         var events = log.Query();
         Assert.Equal([AuditKinds.SwapRefused], events.Select(e => e.Kind));
     }

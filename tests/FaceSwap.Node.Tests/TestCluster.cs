@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using FaceSwap.Cluster;
@@ -81,7 +79,7 @@ public sealed class ClusterFixture : IDisposable
     /// <param name="serializeLocal">serialize even local messages (off only where Akka's own local events would not survive it)</param>
     public async Task<TestNode> Start(string[] roles, string? seed = null, Func<string, ModelSession>? openEnhancer = null, bool serializeLocal = true)
     {
-        var port = FreePort();
+        var port = TestPorts.Free();
         var settings = NodeSettings.Load() with { Roles = roles, Port = port, Seeds = seed is null ? [] : [seed], PassivateIdleAfter = TimeSpan.FromMinutes(2) };
         var worker = roles.Contains(Roles.Worker)
             ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}", openEnhancer)
@@ -101,13 +99,6 @@ public sealed class ClusterFixture : IDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the cluster did not reach {count} members up");
             await Task.Delay(100);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Dispose()

@@ -52,6 +52,12 @@ public sealed record FscSettings(
     public static FscSettings Load()
     {
         var (config, source) = LoadConfig();
+        return From(config, source);
+    }
+
+    /// <summary>The settings in <paramref name="config"/>, already loaded (the node host reads the files once for all its sections).</summary>
+    public static FscSettings From(Config config, string source)
+    {
         var trusted = Environment.GetEnvironmentVariable("FSC_TRUSTED_KEYS") is { Length: > 0 } keys
             ? keys.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : config.GetStringList("faceswap.provenance.trusted-keys").ToList();
