@@ -5,5 +5,7 @@ using FaceSwap.Bench;
 if (args is ["watermark", .. var rest]) return WatermarkCampaign.Run(rest);
 // "cluster" measures the cluster path against the in-process engine on the same frames.
 if (args is ["cluster", .. var clusterArgs]) return ClusterCostCampaign.Run(clusterArgs);
+// "cluster-worker" is the worker process "cluster --pin" starts on its own core; not for people to run.
+if (args is [ClusterWorkerProcess.Command, .. var workerArgs]) return ClusterWorkerProcess.RunChild(workerArgs);
 BenchmarkSwitcher.FromAssembly(typeof(WatermarkCampaign).Assembly).Run(args);
 return 0;

@@ -2,6 +2,7 @@ using Akka.Configuration;
 using FaceSwap.Cluster.Configuration;
 using FaceSwap.Contracts;
 using FaceSwap.Edge;
+using FaceSwap.Inference.Batching;
 
 namespace FaceSwap.Node;
 
@@ -20,6 +21,7 @@ public sealed record NodeSettings(
     TimeSpan PassivateIdleAfter,
     int MaxFrameSize,
     EdgeDefaults Edge,
+    BatchingOptions Batching,
     FscSettings Fsc,
     string Source,
     Config Config)
@@ -32,6 +34,8 @@ public sealed record NodeSettings(
         ("FSC_BUDGET_MS", "faceswap.edge.budget-ms"),
         ("FSC_FAIL_MODE", "faceswap.edge.fail-mode"),
         ("FSC_JPEG_QUALITY", "faceswap.edge.jpeg-quality"),
+        ("FSC_MAX_BATCH", "faceswap.worker.batching.max-batch"),
+        ("FSC_MAX_QUEUE_DELAY", "faceswap.worker.batching.max-queue-delay"),
     ];
 
     public bool Has(string role) => Roles.Contains(role);
@@ -54,9 +58,27 @@ public sealed record NodeSettings(
             config.GetTimeSpan("faceswap.node.passivate-idle-after", TimeSpan.FromMinutes(2)),
             config.GetInt("faceswap.node.max-frame-size", 8 * 1024 * 1024),
             EdgeDefaults.From(config, source),
+            BatchingFrom(config, source),
             FscSettings.From(config, source),
             source,
             config);
+    }
+
+    /// <summary>The <c>faceswap.worker.batching</c> section: how a worker's detector and FaceMesh form batches across streams.</summary>
+    private static BatchingOptions BatchingFrom(Config config, string source)
+    {
+        try
+        {
+            return new BatchingOptions
+            {
+                MaxBatch = config.GetInt("faceswap.worker.batching.max-batch", 8),
+                MaxQueueDelay = config.GetTimeSpan("faceswap.worker.batching.max-queue-delay", TimeSpan.FromMilliseconds(2)),
+            }.Validated();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or ConfigurationException)
+        {
+            throw new ArgumentException($"{source}: faceswap.worker.batching: {e.Message}", e);
+        }
     }
 
     private static int CheckPort(int port, string source) =>

@@ -20,6 +20,7 @@ public static class WorkerFactory
         var sources = new ConsentedSourceFaces(new IdentityStore(settings.Fsc.IdentityStore), consent);
         return new WorkerModels(analyzer, sources, settings.Fsc.NodeName, name => store.Contains(name)
             ? ModelSession.Open(store, name, inference, logger)
-            : throw new ModelStoreException(store.ManifestPath(name), $"no '{name}' model in the store of worker {settings.Fsc.NodeName}: add it with 'fsc models add FILE.onnx --preset {name}'"));
+            : throw new ModelStoreException(store.ManifestPath(name), $"no '{name}' model in the store of worker {settings.Fsc.NodeName}: add it with 'fsc models add FILE.onnx --preset {name}'"),
+            settings.Batching, logger);
     }
 }

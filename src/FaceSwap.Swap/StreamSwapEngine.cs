@@ -38,6 +38,7 @@ public sealed class StreamSwapEngine
     private readonly SourceFace _source;
     private readonly IFaceSwapper _swapper;
     private readonly IFaceDetector _detector;
+    private readonly ILandmarkFitter _landmarks;
     private readonly List<FaceTrack> _tracks = [];
     private readonly List<FaceDetection> _detections = [];
     private int _frame;
@@ -51,10 +52,12 @@ public sealed class StreamSwapEngine
     /// <param name="enhancer">a bring-your-own face restorer run on each swapped face (every k-th frame); none: no enhancement</param>
     /// <param name="swapper">a bring-your-own neural swapper; none: the built-in mesh swap with the options' settings</param>
     /// <param name="detector">a bring-your-own detector (SCRFD); none: the analyser's BlazeFace</param>
+    /// <param name="landmarks">where FaceMesh runs (a worker's batcher, shared by its streams); none: the analyser's landmarker</param>
     public StreamSwapEngine(FaceAnalyzer analyzer, SourceFace source, StreamEngineOptions? options = null, CancellationToken consent = default,
-        Enhancement.FaceEnhancer? enhancer = null, IFaceSwapper? swapper = null, IFaceDetector? detector = null)
+        Enhancement.FaceEnhancer? enhancer = null, IFaceSwapper? swapper = null, IFaceDetector? detector = null, ILandmarkFitter? landmarks = null)
     {
         _detector = detector ?? analyzer.Detector;
+        _landmarks = landmarks ?? analyzer.Landmarker;
         _enhancer = enhancer;
         _analyzer = analyzer;
         _source = source;
@@ -88,6 +91,21 @@ public sealed class StreamSwapEngine
     public FrameResult Process(Mat frame, IReadOnlyList<FaceDetection>? detections) => Process(frame, detections, ownDetector: false);
 
     private FrameResult Process(Mat frame, IReadOnlyList<FaceDetection>? detections, bool ownDetector)
+    {
+        try
+        {
+            return Analyse(frame, detections, ownDetector);
+        }
+        catch
+        {
+            // A frame that failed part-way (a landmark request that expired, say) may have left the tracks half
+            // re-fitted: the next frame starts from a fresh detection.
+            _detectNext = true;
+            throw;
+        }
+    }
+
+    private FrameResult Analyse(Mat frame, IReadOnlyList<FaceDetection>? detections, bool ownDetector)
     {
         var image = BgrImage.Of(frame);
         var due = DetectDue;
@@ -162,7 +180,7 @@ public sealed class StreamSwapEngine
     private bool Fit(BgrImage image, FaceTrack track, in FaceDetection crop)
     {
         var landmarks = track.Landmarks;
-        _analyzer.Landmarker.Process(image, crop, landmarks);
+        _landmarks.Process(image, crop, landmarks);
         if (landmarks.Presence < Options.MinPresence) return false;
         var coordinates = track.Coordinates;
         for (var i = 0; i < FaceLandmarks.Count; i++)

@@ -5,6 +5,7 @@ using FaceSwap.Cluster.Worker;
 using FaceSwap.Contracts;
 using FaceSwap.Contracts.Stages;
 using FaceSwap.Faces.Detection;
+using FaceSwap.Inference.Batching;
 using FaceSwap.Vision;
 
 namespace FaceSwap.Cluster.Stages;
@@ -35,12 +36,13 @@ public sealed class DetectStage : StageEntity
             if (!(request.Scale > 0) || !float.IsFinite(request.Scale))
                 throw new ArgumentException($"scale {request.Scale} is not a positive number");
             using var frame = WireImages.Decode(request.Frame, 3, $"stream {request.StreamId} frame {request.Seq}");
-            var faces = _models.Run(() =>
-            {
-                _models.Analyzer.Detector.Detect(BgrImage.Of(frame), _faces);
-                return _faces.Select(f => WireFaces.ToWire(f, request.Scale)).ToArray();
-            });
+            _models.Detector.Detect(BgrImage.Of(frame), _faces, request.StreamId, StageBudget.Deadline(request.BudgetMs, request.ReceivedAt));
+            var faces = _faces.Select(f => WireFaces.ToWire(f, request.Scale)).ToArray();
             Sender.Tell(new FacesDetected(request.StreamId, request.Seq, faces, StageBudget.ElapsedMs(started), _models.Name));
+        }
+        catch (BudgetExpiredException e)
+        {
+            Expired(request.StreamId, request.Seq, e);
         }
         catch (Exception e)
         {

@@ -46,7 +46,7 @@ public sealed class EnhanceStage : StageEntity
                 {
                     for (var p = 0; p < 5; p++) five[p] = new Point2f(patch.FivePoints[face + 2 * p], patch.FivePoints[face + 2 * p + 1]);
                     var points = five.ToArray();
-                    _models.Run(() => { enhancer.Enhance(pixels, points); return 0; });
+                    _models.Enhance(() => enhancer.Enhance(pixels, points));
                 }
                 patches[i] = patch with { Patch = WireImages.Jpeg(pixels, SwapStage.PatchQuality) };
             }

@@ -7,5 +7,8 @@ public static class StageBudget
 {
     public static int Remaining(int budgetMs, long receivedAt) => budgetMs - (int)Stopwatch.GetElapsedTime(receivedAt).TotalMilliseconds;
 
+    /// <summary>The <see cref="Stopwatch"/> timestamp at which the hop's share runs out: a batcher drops a request still queued then.</summary>
+    public static long Deadline(int budgetMs, long receivedAt) => receivedAt + (long)(budgetMs / 1000.0 * Stopwatch.Frequency);
+
     public static int ElapsedMs(long since) => (int)Stopwatch.GetElapsedTime(since).TotalMilliseconds;
 }

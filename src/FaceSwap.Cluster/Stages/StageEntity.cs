@@ -3,6 +3,7 @@ using Akka.Cluster.Sharding;
 using Akka.Event;
 using FaceSwap.Contracts;
 using FaceSwap.Contracts.Stages;
+using FaceSwap.Inference.Batching;
 
 namespace FaceSwap.Cluster.Stages;
 
@@ -29,6 +30,16 @@ public abstract class StageEntity : ReceiveActor
         if (StageBudget.Remaining(budgetMs, receivedAt) > 0) return false;
         Sender.Tell(new StageDropped(streamId, seq, Stage, DropReasons.Budget));
         return true;
+    }
+
+    /// <summary>
+    /// The frame's budget ran out in a model's batch queue: expected under load, so logged at debug, and told to the
+    /// edge as a budget drop like one spent in the mailbox.
+    /// </summary>
+    protected void Expired(string streamId, long seq, BudgetExpiredException expired)
+    {
+        Log.Debug("{0}: {1}", Stage, expired.Message);
+        Sender.Tell(new StageDropped(streamId, seq, Stage, DropReasons.Budget));
     }
 
     /// <summary>Answers the sender that the frame failed, with the error's type and message.</summary>

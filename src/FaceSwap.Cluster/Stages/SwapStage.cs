@@ -6,6 +6,8 @@ using FaceSwap.Contracts;
 using FaceSwap.Contracts.Stages;
 using FaceSwap.Faces.Alignment;
 using FaceSwap.Faces.Detection;
+using FaceSwap.Faces.Landmarks;
+using FaceSwap.Inference.Batching;
 using FaceSwap.Swap;
 using FaceSwap.Vision;
 using OpenCvSharp;
@@ -30,6 +32,7 @@ public sealed class SwapStage : StageEntity
     private StreamSettings? _settings;
     private SourceLease? _source;
     private StreamSwapEngine? _engine;
+    private BatchedLandmarker.StreamFitter? _landmarks;
     private Mat? _canvas;
 
     /// <param name="enhance">the enhance region, for streams that ask for an enhancer (the answer is forwarded through it)</param>
@@ -66,7 +69,8 @@ public sealed class SwapStage : StageEntity
                 _pasted.Add(rect);
             }
             var detections = request.Detections?.Select(WireFaces.FromWire).ToList();
-            var result = _models.Run(() => engine.Process(canvas, detections));
+            _landmarks!.Deadline = StageBudget.Deadline(request.BudgetMs, request.ReceivedAt);
+            var result = engine.Process(canvas, detections);
             var patches = Patches(canvas, originals, engine);
             var tracks = engine.Tracks.Select(t => WireFaces.Box(StreamSwapEngine.MeshBox(t.Landmarks), t.Landmarks.Presence)).ToArray();
             var swapped = new FrameSwapped(request.StreamId, request.Seq, patches, tracks, engine.DetectDue, result.Lost, StageBudget.ElapsedMs(started), _models.Name);
@@ -74,6 +78,10 @@ public sealed class SwapStage : StageEntity
                 _enhance.Forward(new EnhanceFrame(request.StreamId, StageBudget.Remaining(request.BudgetMs, request.ReceivedAt), request.Settings, swapped));
             else
                 Sender.Tell(swapped);
+        }
+        catch (BudgetExpiredException e)
+        {
+            Expired(request.StreamId, request.Seq, e);
         }
         catch (FaceSwap.Governance.Consent.ConsentException e)
         {
@@ -112,7 +120,8 @@ public sealed class SwapStage : StageEntity
         if (source != _source) _source?.Dispose();
         _source = source;
         _settings = settings;
-        _engine = new StreamSwapEngine(_models.Analyzer, source.Face, options, source.Consent);
+        _landmarks ??= _models.Landmarks.For(Self.Path.Name);
+        _engine = new StreamSwapEngine(_models.Analyzer, source.Face, options, source.Consent, landmarks: _landmarks);
         Log.Info("swap: stream {0} engine for identity {1}, detect every {2}, select {3}, blend {4}", Self.Path.Name, settings.IdentityId, options.DetectEvery, settings.Selection, settings.Blend);
         return _engine;
     }

@@ -67,9 +67,7 @@ public sealed class Detector : IFaceDetector, IDisposable
         _candidates.Clear();
         var normalize = _model.Manifest.Inputs[0].Normalize!;
 
-        // Full frame, letterboxed: model pixel (x, y) is frame pixel ((x - pad) / scale).
-        var scale = Math.Min((float)Size / frame.Width, (float)Size / frame.Height);
-        var letterbox = Affine2D.ScaleTranslate(1 / scale, -(Size - frame.Width * scale) / 2 / scale, -(Size - frame.Height * scale) / 2 / scale);
+        var letterbox = Letterbox(frame.Width, frame.Height);
         var single = Binding(1);
         AffineSampler.SampleRgb(frame, letterbox, single.Input(), Size, Size, normalize.Scale, normalize.Offset);
         single.Run();
@@ -97,6 +95,13 @@ public sealed class Detector : IFaceDetector, IDisposable
             }
         }
         BlazeFaceDecoder.WeightedNonMaxSuppression(_candidates, _options.IouThreshold, faces, _taken);
+    }
+
+    /// <summary>The full frame, letterboxed: model pixel (x, y) is frame pixel ((x - pad) / scale).</summary>
+    internal static Affine2D Letterbox(int width, int height)
+    {
+        var scale = Math.Min((float)Size / width, (float)Size / height);
+        return Affine2D.ScaleTranslate(1 / scale, -(Size - width * scale) / 2 / scale, -(Size - height * scale) / 2 / scale);
     }
 
     private static Affine2D TileToFrame(Rect tile) => Affine2D.ScaleTranslate((float)tile.Width / Size, tile.X, tile.Y);

@@ -9,7 +9,7 @@ namespace FaceSwap.Faces.Landmarks;
 /// FaceMesh on the detector's face: a square crop 1.5× the box, turned so the eyes are level (as MediaPipe's
 /// face_landmark graph prepares it), 468 points mapped back to the frame.
 /// </summary>
-public sealed class Landmarker : IDisposable
+public sealed class Landmarker : ILandmarkFitter, IDisposable
 {
     public const string ModelName = "facemesh";
     public const int Size = 192;
@@ -45,17 +45,31 @@ public sealed class Landmarker : IDisposable
     public void Process(BgrImage frame, in FaceDetection face, FaceLandmarks result)
     {
         var crop = CropFor(face);
-        var normalize = _model.Manifest.Inputs[0].Normalize!;
-        AffineSampler.SampleRgb(frame, crop, _bound.Input(), Size, Size, normalize.Scale, normalize.Offset);
+        Sample(_model, frame, crop, _bound.Input());
         _bound.Run();
-        var mesh = _bound["Identity_2"];
+        MapBack(_bound[MeshOutput], _bound[PresenceOutput][0], crop, result);
+    }
+
+    /// <summary>FaceMesh's outputs: 468 × (x, y, z) in crop pixels, and the face-presence score.</summary>
+    internal const string MeshOutput = "Identity_2", PresenceOutput = "Identity_1";
+
+    /// <summary>The model's input for <paramref name="crop"/>: 192×192 RGB, normalised as its manifest says.</summary>
+    internal static void Sample(ModelSession model, BgrImage frame, Affine2D crop, Span<float> input)
+    {
+        var normalize = model.Manifest.Inputs[0].Normalize!;
+        AffineSampler.SampleRgb(frame, crop, input, Size, Size, normalize.Scale, normalize.Offset);
+    }
+
+    /// <summary>The model's points (crop pixels) mapped to frame pixels; z in the same scale.</summary>
+    internal static void MapBack(ReadOnlySpan<float> mesh, float presence, Affine2D crop, FaceLandmarks result)
+    {
         var depthScale = crop.Scale;
         for (var i = 0; i < FaceLandmarks.Count; i++)
         {
             var p = crop.Apply(mesh[3 * i], mesh[3 * i + 1]);
             result.Mesh[i] = new Point3f(p.X, p.Y, mesh[3 * i + 2] * depthScale);
         }
-        result.Presence = _bound["Identity_1"][0];
+        result.Presence = presence;
         result.CropToFrame = crop;
     }
 

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace FaceSwap.Inference.Batching;
+
+/// <summary>
+/// A dynamic batcher for one model, as Triton's: callers from many streams submit one request each, and one thread
+/// runs them as batches of up to <see cref="BatchingOptions.MaxBatch"/>. While the model is free, a batch waits
+/// for more requests at most <see cref="BatchingOptions.MaxQueueDelay"/> past its oldest one; while it is busy,
+/// requests queue and join the next batch. A request whose deadline has passed is dropped (counted), never run.
+/// Each caller gets the result at its own index of the batch, so results never cross streams.
+/// </summary>
+/// <typeparam name="TRequest">one caller's input, prepared on the caller's thread (a sampled crop, say)</typeparam>
+/// <typeparam name="TResult">one caller's output, copied out of the batch's buffers</typeparam>
+public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
+{
+    /// <summary>Runs the model on a batch and returns one result per request, in order.</summary>
+    public delegate IReadOnlyList<TResult> BatchRun(IReadOnlyList<TRequest> batch);
+
+    private sealed record Pending(TRequest Request, string Stream, long Submitted, long Deadline)
+    {
+        public readonly TaskCompletionSource<TResult> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private readonly BatchRun _run;
+    private readonly ILogger _logger;
+    private readonly long _maxDelay;
+    private readonly Queue<Pending> _queue = new();
+    private readonly Thread _thread;
+    private bool _stopping;
+
+    // Books, under the queue's lock.
+    private long _batches, _requests, _expired, _failed;
+    private readonly long[] _sizes;
+    private long _maxHeld, _maxWaited, _sumWaited;
+
+    public BatchingExecutor(string model, BatchingOptions options, BatchRun run, ILogger logger)
+    {
+        Model = model;
+        Options = options.Validated();
+        _run = run;
+        _logger = logger;
+        _maxDelay = (long)(options.MaxQueueDelay.TotalSeconds * Stopwatch.Frequency);
+        _sizes = new long[options.MaxBatch + 1];
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"batcher {model}" };
+        _thread.Start();
+    }
+
+    public string Model { get; }
+    public BatchingOptions Options { get; }
+
+    /// <summary>Queues <paramref name="request"/>; the task ends with its result, or with <see cref="BudgetExpiredException"/> when <paramref name="deadline"/> (a <see cref="Stopwatch"/> timestamp) passed first.</summary>
+    public Task<TResult> SubmitAsync(TRequest request, string stream, long deadline)
+    {
+        var pending = new Pending(request, stream, Stopwatch.GetTimestamp(), deadline);
+        lock (_queue)
+        {
+            ObjectDisposedException.ThrowIf(_stopping, this);
+            _queue.Enqueue(pending);
+            Monitor.Pulse(_queue);
+        }
+        return pending.Done.Task;
+    }
+
+    /// <summary>Submits and blocks the calling thread until the batch it joined has run.</summary>
+    public TResult Run(TRequest request, string stream, long deadline) => SubmitAsync(request, stream, deadline).GetAwaiter().GetResult();
+
+    public BatchingStats Stats()
+    {
+        lock (_queue)
+            return new BatchingStats(Model, _batches, _requests, _expired, _failed, [.. _sizes],
+                Ms(_maxHeld), Ms(_maxWaited), _requests == 0 ? 0 : Ms(_sumWaited) / _requests);
+    }
+
+    private void Loop()
+    {
+        var batch = new List<Pending>(Options.MaxBatch);
+        var requests = new List<TRequest>(Options.MaxBatch);
+        while (true)
+        {
+            batch.Clear();
+            requests.Clear();
+            lock (_queue)
+            {
+                if (!Collect(batch)) return;
+            }
+            if (batch.Count == 0) continue;
+            foreach (var pending in batch) requests.Add(pending.Request);
+            try
+            {
+                var results = _run(requests);
+                if (results.Count != batch.Count)
+                    throw new InvalidOperationException($"{Model}: the batch of {batch.Count} returned {results.Count} results");
+                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "{Model}: a batch of {Count} request(s) from streams {Streams} failed", Model, batch.Count, string.Join(", ", batch.Select(p => p.Stream).Distinct()));
+                lock (_queue) _failed += batch.Count;
+                foreach (var pending in batch) pending.Done.TrySetException(e);
+            }
+        }
+    }
+
+    /// <summary>Under the lock: waits for requests, holds them for the batch to fill, drops the expired, takes the batch. False when stopping.</summary>
+    private bool Collect(List<Pending> batch)
+    {
+        while (_queue.Count == 0 && !_stopping) Monitor.Wait(_queue);
+        if (_stopping) return false;
+        // The model is free from here: requests queued while it ran count their hold from now.
+        var free = Stopwatch.GetTimestamp();
+        while (_queue.Count < Options.MaxBatch && !_stopping)
+        {
+            var wait = Math.Max(_queue.Peek().Submitted, free) + _maxDelay - Stopwatch.GetTimestamp();
+            if (wait <= 0) break;
+            Monitor.Wait(_queue, TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
+        }
+        if (_stopping) return false;
+        var now = Stopwatch.GetTimestamp();
+        while (_queue.Count > 0 && batch.Count < Options.MaxBatch)
+        {
+            var pending = _queue.Dequeue();
+            if (pending.Deadline <= now)
+            {
+                _expired++;
+                pending.Done.TrySetException(new BudgetExpiredException(Model, pending.Stream, Ms(now - pending.Deadline)));
+                continue;
+            }
+            batch.Add(pending);
+            _maxHeld = Math.Max(_maxHeld, now - Math.Max(pending.Submitted, free));
+            _maxWaited = Math.Max(_maxWaited, now - pending.Submitted);
+            _sumWaited += now - pending.Submitted;
+        }
+        if (batch.Count == 0) return true;
+        _batches++;
+        _requests += batch.Count;
+        _sizes[batch.Count]++;
+        return true;
+    }
+
+    private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+
+    /// <summary>Stops the thread after the batch it runs; requests still queued fail with <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        lock (_queue)
+        {
+            if (_stopping) return;
+            _stopping = true;
+            Monitor.PulseAll(_queue);
+        }
+        _thread.Join();
+        lock (_queue)
+            while (_queue.TryDequeue(out var pending))
+                pending.Done.TrySetException(new ObjectDisposedException($"the {Model} batcher", $"the {Model} batcher stopped before the request of stream '{pending.Stream}' ran"));
+    }
+}

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using FaceSwap.Inference.Batching;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FaceSwap.Inference.Tests;
+
+/// <summary>The dynamic batcher's contract, on a model stand-in that records what reached it and can be held busy.</summary>
+public sealed class BatchingExecutorTests
+{
+    /// <summary>Squares its inputs; records every batch; while <see cref="Busy"/> is reset, a run waits (the model is busy).</summary>
+    private sealed class Model
+    {
+        public readonly ConcurrentQueue<int[]> Batches = new();
+        public readonly ManualResetEventSlim Busy = new(true);
+        public readonly ManualResetEventSlim Running = new(false);
+        public Exception? Throw;
+
+        public IReadOnlyList<long> Run(IReadOnlyList<int> batch)
+        {
+            Batches.Enqueue([.. batch]);
+            Running.Set();
+            Busy.Wait(TimeSpan.FromSeconds(30));
+            if (Throw is { } e) throw e;
+            return [.. batch.Select(x => (long)x * x)];
+        }
+    }
+
+    private static long In(TimeSpan t) => Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency);
+    private static readonly long Never = long.MaxValue;
+
+    [Fact]
+    public async Task Requests_queued_while_the_model_is_busy_run_together_as_one_batch_and_each_caller_gets_its_own_result()
+    {
+        var model = new Model();
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 8, MaxQueueDelay = TimeSpan.Zero }, model.Run, NullLogger.Instance);
+        model.Busy.Reset();
+        var first = batcher.SubmitAsync(1, "s0", Never);
+        Assert.True(model.Running.Wait(TimeSpan.FromSeconds(10)), "the first request never reached the model");
+        var queued = Enumerable.Range(2, 5).Select(i => batcher.SubmitAsync(i, $"s{i}", Never)).ToList();
+        model.Busy.Set();
+
+        Assert.Equal(1, await first);
+        var results = await Task.WhenAll(queued);
+        Assert.Equal(new long[] { 4, 9, 16, 25, 36 }, results);
+        Assert.Equal([[1], [2, 3, 4, 5, 6]], model.Batches.ToArray());
+        var stats = batcher.Stats();
+        Assert.Equal(2, stats.Batches);
+        Assert.Equal(6, stats.Requests);
+        Assert.Equal(3.0, stats.MeanBatch);
+        Assert.Equal(1, stats.BatchSizes[1]);
+        Assert.Equal(1, stats.BatchSizes[5]);
+    }
+
+    [Fact]
+    public async Task A_batch_never_exceeds_max_batch_and_the_rest_join_the_next()
+    {
+        var model = new Model();
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 3, MaxQueueDelay = TimeSpan.Zero }, model.Run, NullLogger.Instance);
+        model.Busy.Reset();
+        var first = batcher.SubmitAsync(0, "s", Never);
+        model.Running.Wait(TimeSpan.FromSeconds(10));
+        var rest = Enumerable.Range(1, 7).Select(i => batcher.SubmitAsync(i, "s", Never)).ToList();
+        model.Busy.Set();
+        await first;
+        await Task.WhenAll(rest);
+        Assert.Equal([[0], [1, 2, 3], [4, 5, 6], [7]], model.Batches.ToArray());
+    }
+
+    [Fact]
+    public async Task Requests_whose_deadline_passed_in_the_queue_never_reach_the_model_and_are_counted()
+    {
+        var model = new Model();
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 8, MaxQueueDelay = TimeSpan.Zero }, model.Run, NullLogger.Instance);
+        model.Busy.Reset();
+        var first = batcher.SubmitAsync(1, "s0", Never);
+        model.Running.Wait(TimeSpan.FromSeconds(10));
+        // While the model is busy: two requests whose frames' budgets run out in 50 ms, one with time to spare.
+        var expiring = new[] { batcher.SubmitAsync(2, "late-a", In(TimeSpan.FromMilliseconds(50))), batcher.SubmitAsync(3, "late-b", In(TimeSpan.FromMilliseconds(50))) };
+        var fresh = batcher.SubmitAsync(4, "fresh", In(TimeSpan.FromMinutes(1)));
+        await Task.Delay(200);
+        model.Busy.Set();
+
+        await first;
+        Assert.Equal(16, await fresh);
+        foreach (var late in expiring)
+        {
+            var e = await Assert.ThrowsAsync<BudgetExpiredException>(() => late);
+            Assert.StartsWith("late-", e.Stream);
+            Assert.Contains("dropped", e.Message);
+        }
+        Assert.Equal([[1], [4]], model.Batches.ToArray());
+        var stats = batcher.Stats();
+        Assert.Equal(2, stats.Expired);
+        Assert.Equal(2, stats.Requests);
+    }
+
+    [Fact]
+    public async Task A_lone_request_is_held_for_company_at_most_the_max_queue_delay_and_a_full_batch_is_not_held()
+    {
+        var model = new Model();
+        var delay = TimeSpan.FromMilliseconds(300);
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 4, MaxQueueDelay = delay }, model.Run, NullLogger.Instance);
+
+        var lone = Stopwatch.StartNew();
+        Assert.Equal(49, await batcher.SubmitAsync(7, "lone", Never));
+        // It waited for others (the delay is what batching costs a lone stream), and was then run alone.
+        Assert.True(lone.Elapsed >= delay * 0.9, $"a lone request ran after {lone.Elapsed.TotalMilliseconds:F0} ms, before the {delay.TotalMilliseconds} ms delay");
+        var held = batcher.Stats().MaxHeldMs;
+        Assert.InRange(held, delay.TotalMilliseconds * 0.9, delay.TotalMilliseconds + 100);
+
+        // Four at once fill the batch: it runs without waiting out the delay.
+        var before = batcher.Stats().MaxHeldMs;
+        var full = Enumerable.Range(1, 4).Select(i => batcher.SubmitAsync(i, $"s{i}", Never)).ToList();
+        await Task.WhenAll(full);
+        Assert.Equal([[7], [1, 2, 3, 4]], model.Batches.ToArray());
+        Assert.Equal(before, batcher.Stats().MaxHeldMs); // the full batch's requests were held less than the lone one
+    }
+
+    [Fact]
+    public async Task A_batch_that_throws_fails_its_own_requests_only_and_the_batcher_goes_on()
+    {
+        var model = new Model { Throw = new InvalidOperationException("device lost") };
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 8, MaxQueueDelay = TimeSpan.Zero }, model.Run, NullLogger.Instance);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.SubmitAsync(1, "s", Never));
+        Assert.Equal("device lost", e.Message);
+        model.Throw = null;
+        Assert.Equal(4, await batcher.SubmitAsync(2, "s", Never));
+        Assert.Equal(1, batcher.Stats().Failed);
+    }
+
+    [Fact]
+    public async Task A_batch_returning_the_wrong_number_of_results_fails_rather_than_mixing_them_up()
+    {
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 8, MaxQueueDelay = TimeSpan.Zero }, _ => [1L, 2L], NullLogger.Instance);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.SubmitAsync(1, "s", Never));
+        Assert.Contains("returned 2 results", e.Message);
+    }
+
+    [Fact]
+    public async Task Disposing_fails_what_is_still_queued_and_refuses_new_requests()
+    {
+        var model = new Model();
+        var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 1, MaxQueueDelay = TimeSpan.Zero }, model.Run, NullLogger.Instance);
+        model.Busy.Reset();
+        var running = batcher.SubmitAsync(1, "s", Never);
+        model.Running.Wait(TimeSpan.FromSeconds(10));
+        var queued = batcher.SubmitAsync(2, "s", Never);
+        var disposing = Task.Run(batcher.Dispose);
+        await Task.Delay(100);
+        model.Busy.Set();
+        await disposing;
+        Assert.Equal(1, await running);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => queued);
+        Assert.Throws<ObjectDisposedException>(() => { _ = batcher.SubmitAsync(3, "s", Never); });
+    }
+
+    [Theory]
+    [InlineData(0, 2)]
+    [InlineData(300, 2)]
+    [InlineData(8, -1)]
+    [InlineData(8, 5000)]
+    public void Out_of_range_options_are_refused_with_their_name(int maxBatch, int delayMs)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new BatchingOptions { MaxBatch = maxBatch, MaxQueueDelay = TimeSpan.FromMilliseconds(delayMs) }.Validated());
+        Assert.Contains(maxBatch is < 1 or > 256 ? "max-batch" : "max-queue-delay", e.Message);
+    }
+}
