@@ -146,15 +146,21 @@ public sealed class ClusterWorkerProcess : IDisposable
         var (_, loaded) = new IdentityStore(identities).Load(IdentityIds.Average);
         using var face = loaded;
         var store = new ModelStore(RepositoryPaths.ModelStore);
+        var settings = NodeSettings.Load();
+        // Batching as a worker node has it (faceswap.worker.batching, FSC_MAX_BATCH, FSC_MAX_QUEUE_DELAY): with one stream its queue delay is pure latency.
         using var worker = new WorkerModels(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance),
-            new ClusterCostCampaign.FixedSource(face), "bench-worker");
-        using var host = NodeHost.Build(NodeSettings.Load() with { Roles = [Roles.Worker], Port = 0, Seeds = [seed] }, worker, ClusterCostCampaign.Hocon, LogLevel.Warning);
+            new ClusterCostCampaign.FixedSource(face), "bench-worker", batching: settings.Batching);
+        using var host = NodeHost.Build(settings with { Roles = [Roles.Worker], Port = 0, Seeds = [seed] }, worker, ClusterCostCampaign.Hocon, LogLevel.Warning);
         await host.StartAsync();
         var system = await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(1));
         using var self = Process.GetCurrentProcess();
-        Console.WriteLine($"{ReadyPrefix}{Akka.Cluster.Cluster.Get(system).SelfAddress} (pid {Environment.ProcessId}, {self.Threads.Count} threads, {CoreAffinity.Strays(mask)} of them off core {core})");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{ReadyPrefix}{Akka.Cluster.Cluster.Get(system).SelfAddress} (pid {Environment.ProcessId}, {self.Threads.Count} threads, {CoreAffinity.Strays(mask)} of them off core {core}; " +
+            $"batching: max batch {worker.Batching.MaxBatch}, max queue delay {worker.Batching.MaxQueueDelay.TotalMilliseconds:0.##} ms)"));
         while (await Console.In.ReadLineAsync() is { } line && line.Trim() != "stop")
             if (line.Trim().Length > 0) Console.Error.WriteLine($"{Command}: unknown command '{line}' (only 'stop'; closing stdin stops it too)");
+        // What the batchers did over the whole run: the held time is latency a lone stream pays.
+        foreach (var stats in worker.BatchingStats()) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batching {stats}"));
         await host.StopAsync();
         return 0;
     }

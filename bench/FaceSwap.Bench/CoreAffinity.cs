@@ -49,6 +49,18 @@ public static partial class CoreAffinity
         throw new InvalidOperationException($"threads kept starting with other cores than {Describe(mask)} after 20 rounds of pinning");
     }
 
+    /// <summary>The cores this thread may run on (the first 64): what the process was started with, before any pinning.</summary>
+    public static ulong Current()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            using var self = Process.GetCurrentProcess();
+            return (ulong)self.ProcessorAffinity;
+        }
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException($"reading the cores of a thread is done on Linux and Windows only, not on {RuntimeInformation.OSDescription}");
+        return Get(0) ?? throw new InvalidOperationException("could not read this thread's cores");
+    }
+
     /// <summary>The threads of this process not on exactly <paramref name="mask"/>: a check that pinning held.</summary>
     public static int Strays(ulong mask) => OperatingSystem.IsLinux() ? Threads().Count(tid => Get(tid) is { } m && m != mask) : 0;
 

@@ -5,6 +5,8 @@ using FaceSwap.Bench;
 if (args is ["watermark", .. var rest]) return WatermarkCampaign.Run(rest);
 // "cluster" measures the cluster path against the in-process engine on the same frames.
 if (args is ["cluster", .. var clusterArgs]) return ClusterCostCampaign.Run(clusterArgs);
+// "batching" measures batching across streams on one worker: off against on, same frames.
+if (args is ["batching", .. var batchingArgs]) return BatchingCampaign.Run(batchingArgs);
 // "cluster-worker" is the worker process "cluster --pin" starts on its own core; not for people to run.
 if (args is [ClusterWorkerProcess.Command, .. var workerArgs]) return ClusterWorkerProcess.RunChild(workerArgs);
 BenchmarkSwitcher.FromAssembly(typeof(WatermarkCampaign).Assembly).Run(args);

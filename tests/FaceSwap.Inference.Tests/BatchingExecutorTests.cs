@@ -96,25 +96,44 @@ public sealed class BatchingExecutorTests
     }
 
     [Fact]
-    public async Task A_lone_request_is_held_for_company_at_most_the_max_queue_delay_and_a_full_batch_is_not_held()
+    public async Task A_request_is_held_for_another_active_stream_at_most_the_max_queue_delay()
     {
         var model = new Model();
         var delay = TimeSpan.FromMilliseconds(300);
         using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 4, MaxQueueDelay = delay }, model.Run, NullLogger.Instance);
+        // a alone: nobody to wait for, it runs at once.
+        Assert.Equal(1, await batcher.SubmitAsync(1, "a", Never));
 
-        var lone = Stopwatch.StartNew();
-        Assert.Equal(49, await batcher.SubmitAsync(7, "lone", Never));
-        // It waited for others (the delay is what batching costs a lone stream), and was then run alone.
-        Assert.True(lone.Elapsed >= delay * 0.9, $"a lone request ran after {lone.Elapsed.TotalMilliseconds:F0} ms, before the {delay.TotalMilliseconds} ms delay");
-        var held = batcher.Stats().MaxHeldMs;
-        Assert.InRange(held, delay.TotalMilliseconds * 0.9, delay.TotalMilliseconds + 100);
+        // a was seen lately and has nothing queued: b's request waits for it, but no longer than the delay.
+        var held = Stopwatch.StartNew();
+        Assert.Equal(4, await batcher.SubmitAsync(2, "b", Never));
+        Assert.True(held.Elapsed >= delay * 0.9, $"b's request ran after {held.Elapsed.TotalMilliseconds:F0} ms, before the {delay.TotalMilliseconds} ms delay");
+        Assert.InRange(batcher.Stats().MaxHeldMs, delay.TotalMilliseconds * 0.9, delay.TotalMilliseconds + 100);
 
-        // Four at once fill the batch: it runs without waiting out the delay.
-        var before = batcher.Stats().MaxHeldMs;
+        // When b's next request comes within the delay, a's waiting one and it run at once as one batch.
+        var together = Stopwatch.StartNew();
+        var first = batcher.SubmitAsync(3, "a", Never);
+        await Task.Delay(50);
+        var second = batcher.SubmitAsync(4, "b", Never);
+        Assert.Equal(new long[] { 9, 16 }, await Task.WhenAll(first, second));
+        Assert.True(together.Elapsed < delay, $"the batch waited {together.Elapsed.TotalMilliseconds:F0} ms although every active stream had a request in it; batches {string.Join(" ", model.Batches.Select(b => $"[{string.Join(",", b)}]"))}");
+        Assert.Equal([[1], [2], [3, 4]], model.Batches.ToArray());
+    }
+
+    [Fact]
+    public async Task A_lone_stream_and_a_full_batch_are_never_held()
+    {
+        var model = new Model();
+        var delay = TimeSpan.FromSeconds(1);
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 4, MaxQueueDelay = delay }, model.Run, NullLogger.Instance);
+        var clock = Stopwatch.StartNew();
+        // One stream: nobody could join its requests, so holding them would only add latency.
+        for (var i = 0; i < 3; i++) Assert.Equal(i * i, await batcher.SubmitAsync(i, "alone", Never));
+        // Four at once fill the batch, other streams active or not.
         var full = Enumerable.Range(1, 4).Select(i => batcher.SubmitAsync(i, $"s{i}", Never)).ToList();
         await Task.WhenAll(full);
-        Assert.Equal([[7], [1, 2, 3, 4]], model.Batches.ToArray());
-        Assert.Equal(before, batcher.Stats().MaxHeldMs); // the full batch's requests were held less than the lone one
+        Assert.True(clock.Elapsed < delay, $"took {clock.Elapsed.TotalSeconds:F1} s: a request was held for the {delay.TotalSeconds} s delay");
+        Assert.Equal([[0], [1], [2], [1, 2, 3, 4]], model.Batches.ToArray());
     }
 
     [Fact]

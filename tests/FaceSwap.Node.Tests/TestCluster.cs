@@ -6,6 +6,7 @@ using FaceSwap.Contracts;
 using FaceSwap.Faces;
 using FaceSwap.Faces.Detection;
 using FaceSwap.Governance.Consent;
+using FaceSwap.Inference.Batching;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;
 using FaceSwap.Swap;
@@ -22,6 +23,8 @@ public sealed class TestNode(IHost host, NodeSettings settings, WorkerModels? wo
 {
     public IHost Host { get; } = host;
     public NodeSettings Settings { get; } = settings;
+    /// <summary>A gpu-worker's models (its batchers' books); null on other roles.</summary>
+    public WorkerModels? Worker { get; } = worker;
     public ActorSystem System => Host.Services.GetRequiredService<ActorSystem>();
     public ActorRegistry Registry => Host.Services.GetRequiredService<ActorRegistry>();
     public IActorRef Detect => Registry.Get<DetectRegion>();
@@ -35,7 +38,7 @@ public sealed class TestNode(IHost host, NodeSettings settings, WorkerModels? wo
         _stopped = true;
         await Host.StopAsync();
         Host.Dispose();
-        worker?.Dispose();
+        Worker?.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await Stop();
@@ -71,18 +74,51 @@ public sealed class ClusterFixture : IDisposable
 
     public SourceFace Average { get; }
 
+    /// <summary>
+    /// Four real people as stream sources: the largest face of sample photos 1 to 4, each registered with consent
+    /// for streams. Built on first use.
+    /// </summary>
+    public IReadOnlyList<(string Id, SourceFace Face)> PhotoIdentities
+    {
+        get
+        {
+            lock (_identities)
+            {
+                if (_photoIdentities is not null) return _photoIdentities;
+                using var photos = FaceAnalyzer.Open(_store, new InferenceOptions(), DetectorOptions.Photos, NullLogger.Instance);
+                var identities = new List<(string, SourceFace)>();
+                for (var n = 1; n <= 4; n++)
+                {
+                    using var photo = FaceSwap.Vision.ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, $"sample{n}.jpg"));
+                    var face = photos.Analyze(FaceSwap.Vision.BgrImage.Of(photo)).MaxBy(f => f.Detection.Box.Width)
+                        ?? throw new InvalidOperationException($"sample{n}.jpg: no face");
+                    var id = $"sample-{n}";
+                    var source = FaceSwap.Swap.Evaluation.SwapEvaluation.SourceFrom(photo, face);
+                    _identities.Save(new IdentityRecord(id, "photo", $"largest face of sample{n}.jpg", [$"sample{n}.jpg"], 1, DateTimeOffset.UtcNow), source);
+                    _consent.Register($"test subject of sample{n}.jpg", [ConsentScopes.Stream], "test", identityId: id);
+                    identities.Add((id, source));
+                }
+                return _photoIdentities = identities;
+            }
+        }
+    }
+
+    private List<(string, SourceFace)>? _photoIdentities;
+
     /// <summary>An analyser like a worker's (video-mode detector), for the in-process reference.</summary>
     public FaceAnalyzer OpenAnalyzer() => FaceAnalyzer.Open(_store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance);
 
     /// <summary>Starts a node with <paramref name="roles"/>; the first node of a cluster passes no seeds and seeds itself.</summary>
     /// <param name="openEnhancer">the worker's enhancer models by name; none: streams asking for one fail</param>
     /// <param name="serializeLocal">serialize even local messages (off only where Akka's own local events would not survive it)</param>
-    public async Task<TestNode> Start(string[] roles, string? seed = null, Func<string, ModelSession>? openEnhancer = null, bool serializeLocal = true)
+    /// <param name="batching">the worker's batchers; none: the shipped config's</param>
+    public async Task<TestNode> Start(string[] roles, string? seed = null, Func<string, ModelSession>? openEnhancer = null, bool serializeLocal = true,
+        BatchingOptions? batching = null)
     {
         var port = TestPorts.Free();
         var settings = NodeSettings.Load() with { Roles = roles, Port = port, Seeds = seed is null ? [] : [seed], PassivateIdleAfter = TimeSpan.FromMinutes(2) };
         var worker = roles.Contains(Roles.Worker)
-            ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}", openEnhancer)
+            ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}", openEnhancer, batching ?? settings.Batching)
             : null;
         var host = NodeHost.Build(settings, worker, serializeLocal ? Hocon : "", Environment.GetEnvironmentVariable("FSC_TEST_LOG") == "info" ? LogLevel.Information : LogLevel.Warning);
         await host.StartAsync();
@@ -104,6 +140,7 @@ public sealed class ClusterFixture : IDisposable
     public void Dispose()
     {
         Average.Dispose();
+        foreach (var (_, face) in _photoIdentities ?? []) face.Dispose();
         _consent.Dispose();
         _dir.Dispose();
     }

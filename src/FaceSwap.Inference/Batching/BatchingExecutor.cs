@@ -6,8 +6,9 @@ namespace FaceSwap.Inference.Batching;
 /// <summary>
 /// A dynamic batcher for one model, as Triton's: callers from many streams submit one request each, and one thread
 /// runs them as batches of up to <see cref="BatchingOptions.MaxBatch"/>. While the model is free, a batch waits
-/// for more requests at most <see cref="BatchingOptions.MaxQueueDelay"/> past its oldest one; while it is busy,
-/// requests queue and join the next batch. A request whose deadline has passed is dropped (counted), never run.
+/// for more requests at most <see cref="BatchingOptions.MaxQueueDelay"/> past its oldest one, and only while a
+/// stream seen lately has none queued (a lone stream is never held: nobody could join it); while the model is
+/// busy, requests queue and join the next batch. A request whose deadline has passed is dropped (counted), never run.
 /// Each caller gets the result at its own index of the batch, so results never cross streams.
 /// </summary>
 /// <typeparam name="TRequest">one caller's input, prepared on the caller's thread (a sampled crop, say)</typeparam>
@@ -28,11 +29,16 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
     private readonly Queue<Pending> _queue = new();
     private readonly Thread _thread;
     private bool _stopping;
+    // Streams that submitted lately, by their last submission: the ones a held batch may still hear from.
+    private readonly Dictionary<string, long> _lastSeen = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _queuedStreams = new(StringComparer.Ordinal);
+    private static readonly long ActiveWindow = Stopwatch.Frequency / 2; // 0.5 s: a stream at 2 fps or more stays active
 
     // Books, under the queue's lock.
     private long _batches, _requests, _expired, _failed;
     private readonly long[] _sizes;
-    private long _maxHeld, _maxWaited, _sumWaited;
+    private long _maxHeld, _maxWaited, _sumWaited, _late;
+    private readonly long _lateAfter;
 
     public BatchingExecutor(string model, BatchingOptions options, BatchRun run, ILogger logger)
     {
@@ -41,6 +47,8 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
         _run = run;
         _logger = logger;
         _maxDelay = (long)(options.MaxQueueDelay.TotalSeconds * Stopwatch.Frequency);
+        // The wait's own granularity is a millisecond: a hold past that is the thread woken late (a loaded machine).
+        _lateAfter = _maxDelay + Stopwatch.Frequency / 1000;
         _sizes = new long[options.MaxBatch + 1];
         _thread = new Thread(Loop) { IsBackground = true, Name = $"batcher {model}" };
         _thread.Start();
@@ -57,6 +65,7 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
             _queue.Enqueue(pending);
+            _lastSeen[stream] = pending.Submitted;
             Monitor.Pulse(_queue);
         }
         return pending.Done.Task;
@@ -69,7 +78,7 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
     {
         lock (_queue)
             return new BatchingStats(Model, _batches, _requests, _expired, _failed, [.. _sizes],
-                Ms(_maxHeld), Ms(_maxWaited), _requests == 0 ? 0 : Ms(_sumWaited) / _requests);
+                Ms(_maxHeld), _late, Ms(_maxWaited), _requests == 0 ? 0 : Ms(_sumWaited) / _requests);
     }
 
     private void Loop()
@@ -109,11 +118,13 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
         if (_stopping) return false;
         // The model is free from here: requests queued while it ran count their hold from now.
         var free = Stopwatch.GetTimestamp();
-        while (_queue.Count < Options.MaxBatch && !_stopping)
+        while (_queue.Count < Options.MaxBatch && !_stopping && AnotherStreamMayJoin())
         {
-            var wait = Math.Max(_queue.Peek().Submitted, free) + _maxDelay - Stopwatch.GetTimestamp();
+            // Monitor.Wait counts whole milliseconds: the last fraction is not waited (rounded up, the batch would
+            // close late; spun, the thread would use up its time slice and be woken later still).
+            var wait = (int)((Math.Max(_queue.Peek().Submitted, free) + _maxDelay - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency);
             if (wait <= 0) break;
-            Monitor.Wait(_queue, TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
+            Monitor.Wait(_queue, wait);
         }
         if (_stopping) return false;
         var now = Stopwatch.GetTimestamp();
@@ -127,7 +138,9 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
                 continue;
             }
             batch.Add(pending);
-            _maxHeld = Math.Max(_maxHeld, now - Math.Max(pending.Submitted, free));
+            var held = now - Math.Max(pending.Submitted, free);
+            _maxHeld = Math.Max(_maxHeld, held);
+            if (held > _lateAfter) _late++;
             _maxWaited = Math.Max(_maxWaited, now - pending.Submitted);
             _sumWaited += now - pending.Submitted;
         }
@@ -136,6 +149,21 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
         _requests += batch.Count;
         _sizes[batch.Count]++;
         return true;
+    }
+
+    /// <summary>Under the lock: whether a stream seen lately has no request queued, so holding the batch may gain it one.</summary>
+    private bool AnotherStreamMayJoin()
+    {
+        var now = Stopwatch.GetTimestamp();
+        _queuedStreams.Clear();
+        foreach (var pending in _queue) _queuedStreams.Add(pending.Stream);
+        var waitingFor = false;
+        foreach (var (stream, seen) in _lastSeen)
+        {
+            if (now - seen > ActiveWindow) _lastSeen.Remove(stream); // ended or paused: nobody waits for it
+            else if (!_queuedStreams.Contains(stream)) waitingFor = true;
+        }
+        return waitingFor;
     }
 
     private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
