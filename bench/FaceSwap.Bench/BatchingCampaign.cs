@@ -130,20 +130,9 @@ public static class BatchingCampaign
 
     private static async Task<Measured> Through(string name, ModelStore store, ISourceFaces sources, BatchingOptions batching, List<(string Id, List<Mat> Frames)> streams)
     {
-        var settings = NodeSettings.Load();
-        const string Hocon = "akka.loglevel = WARNING";
-        using var seedHost = NodeHost.Build(settings with { Roles = [Roles.Seed], Port = 0, Seeds = [] }, null, Hocon, LogLevel.Warning);
-        await seedHost.StartAsync();
-        var seed = Akka.Cluster.Cluster.Get(await StreamRunner.WhenUp(seedHost, TimeSpan.FromMinutes(1))).SelfAddress.ToString();
         using var worker = new WorkerModels(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance), sources, "bench-worker", batching: batching);
-        using var workerHost = NodeHost.Build(settings with { Roles = [Roles.Worker], Port = 0, Seeds = [seed] }, worker, Hocon, LogLevel.Warning);
-        using var edgeHost = NodeHost.Build(settings with { Roles = [Roles.Edge], Port = 0, Seeds = [seed] }, null, Hocon, LogLevel.Warning);
-        await workerHost.StartAsync();
-        await edgeHost.StartAsync();
-        await StreamRunner.WhenUp(edgeHost, TimeSpan.FromMinutes(1));
-        var edge = edgeHost.Services.GetRequiredService<ActorSystem>();
-        var registry = edgeHost.Services.GetRequiredService<ActorRegistry>();
-        var (detect, swap) = (registry.Get<DetectRegion>(), registry.Get<SwapRegion>());
+        var cluster = await BenchCluster.Start(worker);
+        var (edge, detect, swap) = (cluster.Edge, cluster.Detect, cluster.Swap);
 
         var options = streams.Select((s, k) => new EdgeStreamOptions
         {
@@ -162,9 +151,7 @@ public static class BatchingCampaign
         var served = handles.Sum(h => h.Ledger.Snapshot().Served);
         var dropped = handles.Sum(h => h.Ledger.Snapshot().DroppedTotal);
         var after = worker.BatchingStats();
-        await edgeHost.StopAsync();
-        await workerHost.StopAsync();
-        await seedHost.StopAsync();
+        await cluster.DisposeAsync();
         return new Measured(name, (int)served, elapsed, self.TotalProcessorTime - cpu, latency, [.. after.Select((a, i) => Since(before[i], a))], dropped);
     }
 

@@ -44,7 +44,7 @@ namespace FaceSwap.Bench;
 public static class ClusterCostCampaign
 {
     /// <summary>Akka's own log at warnings only: the campaign prints figures, not a node's chatter.</summary>
-    internal const string Hocon = "akka.loglevel = WARNING";
+    internal const string Hocon = BenchCluster.Hocon;
 
     /// <param name="Cpu">this process's CPU time (with --pin: seed and edge)</param>
     /// <param name="WorkerCpu">the worker process's (with --pin only)</param>
@@ -114,19 +114,9 @@ public static class ClusterCostCampaign
         var inProcess = InProcess(store, average, frames);
         Console.WriteLine($"  in process done: {inProcess.Fps:F1} fps");
 
-        var settings = NodeSettings.Load();
-        using var host1 = NodeHost.Build(settings with { Roles = [Roles.Seed], Port = 0, Seeds = [] }, null, Hocon, LogLevel.Warning);
-        await host1.StartAsync();
-        var seed = Akka.Cluster.Cluster.Get(await StreamRunner.WhenUp(host1, TimeSpan.FromMinutes(1))).SelfAddress.ToString();
         using var worker = new WorkerModels(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance), new FixedSource(average), "bench-worker");
-        using var host2 = NodeHost.Build(settings with { Roles = [Roles.Worker], Port = 0, Seeds = [seed] }, worker, Hocon, LogLevel.Warning);
-        using var host3 = NodeHost.Build(settings with { Roles = [Roles.Edge], Port = 0, Seeds = [seed] }, null, Hocon, LogLevel.Warning);
-        await host2.StartAsync();
-        await host3.StartAsync();
-        await StreamRunner.WhenUp(host3, TimeSpan.FromMinutes(1));
-        var edge = host3.Services.GetRequiredService<ActorSystem>();
-        var registry = host3.Services.GetRequiredService<ActorRegistry>();
-        var (detect, swap) = (registry.Get<DetectRegion>(), registry.Get<SwapRegion>());
+        var cluster = await BenchCluster.Start(worker);
+        var (edge, detect, swap) = (cluster.Edge, cluster.Detect, cluster.Swap);
 
         // The cluster's upkeep with no stream (heartbeats, gossip, idle dispatcher threads): part of every frame's CPU-ms above.
         using (var self = Process.GetCurrentProcess())
@@ -138,9 +128,7 @@ public static class ClusterCostCampaign
         }
         var sequential = await ThroughCluster("cluster, 1 in flight", edge, detect, swap, frames, parallelism: 1);
         var pipelined = await ThroughCluster("cluster, 2 in flight", edge, detect, swap, frames, parallelism: 2);
-        await host3.StopAsync();
-        await host2.StopAsync();
-        await host1.StopAsync();
+        await cluster.DisposeAsync();
 
         Console.WriteLine();
         Console.WriteLine("| mode | fps | latency p50 | latency p99 | CPU-ms per frame (all nodes) |");

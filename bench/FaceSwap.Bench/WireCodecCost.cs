@@ -58,14 +58,9 @@ public static class WireCodecCost
                 // Here the swap ran on the lossless full frame, the worker's on a canvas of the decoded regions: the same face, a box within a pixel or two.
                 using var before = frame[region];
                 using var after = swapped[region];
-                using var difference = new Mat();
-                Cv2.Absdiff(after, before, difference);
                 using var changed = new Mat();
-                Cv2.CvtColor(difference, changed, ColorConversionCodes.BGR2GRAY);
-                Cv2.Threshold(changed, changed, 0, 255, ThresholdTypes.Binary);
-                var box = Cv2.BoundingRect(changed);
+                var box = SwapStage.ChangedBox(before, after, changed);
                 if (box.Width == 0 || box.Height == 0) continue;
-                box = Rect.Intersect(new Rect(box.X - 2, box.Y - 2, box.Width + 4, box.Height + 4), new Rect(0, 0, region.Width, region.Height));
                 using var patch = after[box];
                 using var mask = changed[box];
                 started = Stopwatch.GetTimestamp();

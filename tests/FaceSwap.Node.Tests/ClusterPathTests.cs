@@ -17,23 +17,15 @@ namespace FaceSwap.Node.Tests;
 [Collection(ClusterCollection.Name)]
 public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
-    private TestNode _seed = null!, _worker = null!, _edge = null!;
+    private ThreeNodes _cluster = null!;
+    private TestNode Edge => _cluster.Edge;
 
     public async Task InitializeAsync()
     {
-        _seed = await fixture.Start([Roles.Seed]);
-        var seed = _seed.Settings.SelfAddress;
-        _worker = await fixture.Start([Roles.Worker], seed);
-        _edge = await fixture.Start([Roles.Edge], seed);
-        await ClusterFixture.AllUp(3, _seed, _worker, _edge);
+        _cluster = await ThreeNodes.Start(fixture);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _edge.Stop();
-        await _worker.Stop();
-        await _seed.Stop();
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
     public async Task Frames_come_back_swapped_and_equal_to_the_in_process_engine_within_JPEG_tolerance()
@@ -59,7 +51,7 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
                 FramesPerSecond = 0.2, BudgetMs = 10_000, Parallelism = 1, BufferSize = Count,
             };
             var received = new ConcurrentDictionary<long, EmittedFrame>();
-            var handle = EdgeStream.Run(_edge.System, Source.From(frames.Select(f => f.Clone()).ToList()), options, _edge.Detect, _edge.Swap,
+            var handle = EdgeStream.Run(Edge.System, Source.From(frames.Select(f => f.Clone()).ToList()), options, Edge.Detect, Edge.Swap,
                 Sink.ForEach<EmittedFrame>(f => received[f.Seq] = f), marks: null);
             await handle.Completion.WaitAsync(TimeSpan.FromMinutes(2));
             var stats = handle.Ledger.Snapshot();
@@ -102,22 +94,22 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
         var timeout = TimeSpan.FromSeconds(30);
         var garbage = new EncodedImage(EncodedImage.Jpeg, 64, 64, [0xFF, 0xD8, 1, 2, 3, 4, 5]);
 
-        var detectRefusal = await _edge.Detect.Ask<object>(new FaceSwap.Contracts.Stages.DetectFrame("corrupt", 0, 5000, garbage, 1), timeout);
+        var detectRefusal = await Edge.Detect.Ask<object>(new FaceSwap.Contracts.Stages.DetectFrame("corrupt", 0, 5000, garbage, 1), timeout);
         var failed = Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(detectRefusal);
         Assert.Contains("do not decode", failed.Error);
 
-        var swapRefusal = await _edge.Swap.Ask<object>(new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 1, 5000, settings, 640, 480, [new ImageCrop(10, 10, garbage)], null), timeout);
+        var swapRefusal = await Edge.Swap.Ask<object>(new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 1, 5000, settings, 640, 480, [new ImageCrop(10, 10, garbage)], null), timeout);
         Assert.Contains("do not decode", Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(swapRefusal).Error);
         var outside = new ImageCrop(600, 450, WireImages.Jpeg(still[new Rect(0, 0, 64, 64)], 90));
-        var placement = await _edge.Swap.Ask<object>(new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 2, 5000, settings, 640, 480, [outside], null), timeout);
+        var placement = await Edge.Swap.Ask<object>(new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 2, 5000, settings, 640, 480, [outside], null), timeout);
         Assert.Contains("outside the 640x480 frame", Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(placement).Error);
 
         // The same entities then serve a good frame.
         var found = Assert.IsType<FaceSwap.Contracts.Stages.FacesDetected>(
-            await _edge.Detect.Ask<object>(new FaceSwap.Contracts.Stages.DetectFrame("corrupt", 3, 5000, WireImages.Jpeg(still, 90), 1), timeout));
+            await Edge.Detect.Ask<object>(new FaceSwap.Contracts.Stages.DetectFrame("corrupt", 3, 5000, WireImages.Jpeg(still, 90), 1), timeout));
         var face = Assert.Single(found.Faces);
         var region = FaceRegions.Of([], [face], 640, 480).Single();
-        var swapped = Assert.IsType<FaceSwap.Contracts.Stages.FrameSwapped>(await _edge.Swap.Ask<object>(
+        var swapped = Assert.IsType<FaceSwap.Contracts.Stages.FrameSwapped>(await Edge.Swap.Ask<object>(
             new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 4, 5000, settings, 640, 480, [new ImageCrop(region.X, region.Y, WireImages.Jpeg(still[region], 90))], found.Faces), timeout));
         Assert.NotEmpty(swapped.Patches);
         Assert.Single(swapped.Tracks);
@@ -130,8 +122,8 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
         using var still = FaceSwap.Swap.Evaluation.StillFrames.Astronaut640x480();
         var options = new EdgeStreamOptions { StreamId = "overload", Swap = new StreamSettings(ClusterFixture.Identity), FramesPerSecond = 30, BudgetMs = 150 };
         // A first stream warms what grows once (model arenas, JIT, the worker's first entity), so the measured one shows per-frame growth only.
-        var warmup = EdgeStream.Run(_edge.System, Source.From(Enumerable.Range(0, 300)).Throttle(200, TimeSpan.FromSeconds(1), 200, ThrottleMode.Shaping).Select(_ => still.Clone()),
-            options with { StreamId = "warm-up" }, _edge.Detect, _edge.Swap, Sink.ForEach<EmittedFrame>(f => f.Dispose()), marks: null);
+        var warmup = EdgeStream.Run(Edge.System, Source.From(Enumerable.Range(0, 300)).Throttle(200, TimeSpan.FromSeconds(1), 200, ThrottleMode.Shaping).Select(_ => still.Clone()),
+            options with { StreamId = "warm-up" }, Edge.Detect, Edge.Swap, Sink.ForEach<EmittedFrame>(f => f.Dispose()), marks: null);
         var warmupStarted = Stopwatch.GetTimestamp();
         await warmup.Completion;
         // Offer at least four times what this machine's worker served while warming up, so the overload holds on a faster machine too.
@@ -151,7 +143,7 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
         var emitted = 0;
         var lastSeq = -1L;
         var backwards = 0;
-        var handle = EdgeStream.Run(_edge.System, frames, options, _edge.Detect, _edge.Swap, Sink.ForEach<EmittedFrame>(f =>
+        var handle = EdgeStream.Run(Edge.System, frames, options, Edge.Detect, Edge.Swap, Sink.ForEach<EmittedFrame>(f =>
         {
             if (f.Seq <= lastSeq) backwards++;
             lastSeq = f.Seq;

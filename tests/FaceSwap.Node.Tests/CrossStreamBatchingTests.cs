@@ -16,23 +16,16 @@ namespace FaceSwap.Node.Tests;
 public sealed class CrossStreamBatchingTests(ClusterFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly BatchingOptions Batching = new() { MaxBatch = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(5) };
-    private TestNode _seed = null!, _worker = null!, _edge = null!;
+    private ThreeNodes _cluster = null!;
+    private TestNode Edge => _cluster.Edge;
 
     public async Task InitializeAsync()
     {
         _ = fixture.PhotoIdentities; // registered before the worker opens them
-        _seed = await fixture.Start([Roles.Seed]);
-        _worker = await fixture.Start([Roles.Worker], _seed.Settings.SelfAddress, batching: Batching);
-        _edge = await fixture.Start([Roles.Edge], _seed.Settings.SelfAddress);
-        await ClusterFixture.AllUp(3, _seed, _worker, _edge);
+        _cluster = await ThreeNodes.Start(fixture, batching: Batching);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _edge.Stop();
-        await _worker.Stop();
-        await _seed.Stop();
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
     public async Task Four_streams_of_distinct_identities_share_batches_and_every_output_face_is_its_own_streams_identity()
@@ -44,13 +37,13 @@ public sealed class CrossStreamBatchingTests(ClusterFixture fixture, ITestOutput
         try
         {
             var received = streams.Select(_ => new ConcurrentDictionary<long, EmittedFrame>()).ToList();
-            var handles = streams.Select((stream, k) => EdgeStream.Run(_edge.System, Source.From(stream.Frames.Select(f => f.Clone()).ToList()),
+            var handles = streams.Select((stream, k) => EdgeStream.Run(Edge.System, Source.From(stream.Frames.Select(f => f.Clone()).ToList()),
                 new EdgeStreamOptions
                 {
                     StreamId = $"batched-{k}", Swap = new StreamSettings(stream.Id, DetectEvery: 5),
                     FramesPerSecond = 0.2, BudgetMs = 10_000, Parallelism = 1, BufferSize = Count,
                 },
-                _edge.Detect, _edge.Swap, Sink.ForEach<EmittedFrame>(f => received[k][f.Seq] = f), marks: null)).ToList();
+                Edge.Detect, Edge.Swap, Sink.ForEach<EmittedFrame>(f => received[k][f.Seq] = f), marks: null)).ToList();
             await Task.WhenAll(handles.Select(h => h.Completion)).WaitAsync(TimeSpan.FromMinutes(3));
             foreach (var (handle, k) in handles.Select((h, k) => (h, k)))
             {
@@ -59,7 +52,7 @@ public sealed class CrossStreamBatchingTests(ClusterFixture fixture, ITestOutput
                 Assert.Equal(Count, stats.Served);
             }
 
-            var batching = _worker.Worker!.BatchingStats();
+            var batching = _cluster.Worker.Worker!.BatchingStats();
             foreach (var s in batching) output.WriteLine(s.ToString());
             var facemesh = batching.Single(s => s.Model == "facemesh");
             Assert.True(facemesh.MeanBatch > 1, $"FaceMesh ran one stream at a time: {facemesh}");

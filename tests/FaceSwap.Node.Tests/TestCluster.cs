@@ -44,6 +44,26 @@ public sealed class TestNode(IHost host, NodeSettings settings, WorkerModels? wo
     public async ValueTask DisposeAsync() => await Stop();
 }
 
+/// <summary>The smallest whole cluster: a seed, a gpu-worker and an edge, each its own node; stopped edge first.</summary>
+public sealed record ThreeNodes(TestNode Seed, TestNode Worker, TestNode Edge) : IAsyncDisposable
+{
+    public static async Task<ThreeNodes> Start(ClusterFixture fixture, BatchingOptions? batching = null)
+    {
+        var seed = await fixture.Start([Roles.Seed]);
+        var worker = await fixture.Start([Roles.Worker], seed.Settings.SelfAddress, batching: batching);
+        var edge = await fixture.Start([Roles.Edge], seed.Settings.SelfAddress);
+        await ClusterFixture.AllUp(3, seed, worker, edge);
+        return new ThreeNodes(seed, worker, edge);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Edge.Stop();
+        await Worker.Stop();
+        await Seed.Stop();
+    }
+}
+
 /// <summary>
 /// Several nodes in one test process, each an ActorSystem on its own loopback port with real remoting and
 /// real serialization (serialize-messages on, so even local messages go through the MessagePack serializer).

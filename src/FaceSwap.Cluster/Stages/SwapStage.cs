@@ -145,6 +145,21 @@ public sealed class SwapStage : StageEntity
         return _canvas;
     }
 
+    /// <summary>
+    /// Where <paramref name="after"/> differs from <paramref name="before"/> at all: <paramref name="changed"/> gets the
+    /// mask (255 where changed), and the result is the box around it grown 2 px within the region (empty: nothing changed).
+    /// </summary>
+    public static Rect ChangedBox(Mat before, Mat after, Mat changed)
+    {
+        using var difference = new Mat();
+        Cv2.Absdiff(after, before, difference);
+        Cv2.CvtColor(difference, changed, ColorConversionCodes.BGR2GRAY);
+        Cv2.Threshold(changed, changed, 0, 255, ThresholdTypes.Binary);
+        var box = Cv2.BoundingRect(changed);
+        if (box.Width == 0 || box.Height == 0) return default;
+        return Rect.Intersect(new Rect(box.X - 2, box.Y - 2, box.Width + 4, box.Height + 4), new Rect(0, 0, after.Width, after.Height));
+    }
+
     /// <summary>Per region, the pixels the swap changed (bounding box of the change, a little grown), with their exact mask.</summary>
     private static FacePatch[] Patches(Mat canvas, List<(Rect Rect, Mat Pixels)> originals, StreamSwapEngine engine)
     {
@@ -153,14 +168,9 @@ public sealed class SwapStage : StageEntity
         foreach (var (rect, before) in originals)
         {
             using var after = canvas[rect];
-            using var difference = new Mat();
-            Cv2.Absdiff(after, before, difference);
             using var changed = new Mat();
-            Cv2.CvtColor(difference, changed, ColorConversionCodes.BGR2GRAY);
-            Cv2.Threshold(changed, changed, 0, 255, ThresholdTypes.Binary);
-            var box = Cv2.BoundingRect(changed);
+            var box = ChangedBox(before, after, changed);
             if (box.Width == 0 || box.Height == 0) continue;
-            box = Rect.Intersect(new Rect(box.X - 2, box.Y - 2, box.Width + 4, box.Height + 4), new Rect(0, 0, rect.Width, rect.Height));
             using var patch = after[box];
             using var mask = changed[box];
             var points = new List<float>();
