@@ -146,6 +146,18 @@ public sealed class ClusterFixture : IDisposable
         return new TestNode(host, settings, worker);
     }
 
+    /// <summary>
+    /// The environment for a node run as its own process (<see cref="NodeProcess"/>): this fixture's identities and
+    /// consent registry, its own audit log, and <paramref name="nodeName"/> as the name its answers carry.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ProcessEnvironment(string nodeName) => new Dictionary<string, string>
+    {
+        ["FSC_NODE_NAME"] = nodeName,
+        ["FSC_CONSENT_DB"] = $"Data Source={Path.Combine(_dir.Path, "consent.db")}",
+        ["FSC_AUDIT_DB"] = $"Data Source={Path.Combine(_dir.Path, $"audit-{nodeName}.db")}",
+        ["FSC_IDENTITY_STORE"] = Path.Combine(_dir.Path, "identities"),
+    };
+
     /// <summary>Waits until every node sees <paramref name="count"/> members Up.</summary>
     public static async Task AllUp(int count, params TestNode[] nodes)
     {
