@@ -44,6 +44,8 @@ public sealed class WorkerCrashTests(ClusterFixture fixture, ITestOutputHelper o
 
         using var still = StillFrames.Astronaut640x480();
         var emitted = new List<(long At, bool FailMode, Mat? Image)>();
+        var timeline = new List<LatencyChart.Point>();
+        var started = Stopwatch.GetTimestamp();
         var options = new EdgeStreamOptions
         {
             StreamId = "crash", Swap = new StreamSettings(ClusterFixture.Identity), FramesPerSecond = 10, BudgetMs = 300, FailMode = FailMode.Blur,
@@ -52,7 +54,11 @@ public sealed class WorkerCrashTests(ClusterFixture fixture, ITestOutputHelper o
             Source.Repeat(0).Throttle(1, TimeSpan.FromSeconds(0.1), 1, ThrottleMode.Shaping).Select(_ => still.Clone()),
             options, edge.Detect, edge.Swap, Sink.ForEach<EmittedFrame>(f =>
             {
-                lock (emitted) emitted.Add((Stopwatch.GetTimestamp(), f.FailMode, f.FailMode ? null : f.Image.Clone()));
+                lock (emitted)
+                {
+                    emitted.Add((Stopwatch.GetTimestamp(), f.FailMode, f.FailMode ? null : f.Image.Clone()));
+                    timeline.Add(new LatencyChart.Point(Stopwatch.GetElapsedTime(started).TotalSeconds, f.AgeMs, f.FailMode));
+                }
                 f.Dispose();
             }), marks: null);
         NodeProcess? victim = null;
@@ -72,6 +78,13 @@ public sealed class WorkerCrashTests(ClusterFixture fixture, ITestOutputHelper o
             await Task.Delay(TimeSpan.FromSeconds(3));
             var (unreachableAfter, removedAfter) = await membership;
             output.WriteLine($"as the edge saw it: unreachable {unreachableAfter.TotalSeconds:F1} s after the kill, removed {removedAfter.TotalSeconds:F1} s, swapped again {resumed.TotalSeconds:F1} s");
+            // The stream's timeline, for people: BENCHMARKS.md shows one.
+            var chart = Path.Combine(TestPaths.Root, ".cache", "test-results", "worker-crash.latency.png");
+            var killedAt = (killed - started) / (double)Stopwatch.Frequency;
+            lock (emitted)
+                LatencyChart.Write(chart, [.. timeline], options.BudgetMs, FormattableString.Invariant(
+                    $"{carrier} SIGKILLed at {killedAt:F1} s: unreachable +{unreachableAfter.TotalSeconds:F1} s, removed +{removedAfter.TotalSeconds:F1} s, swapped by {survivor} +{resumed.TotalSeconds:F1} s"));
+            output.WriteLine($"timeline: {chart}");
             var stats = handle.Ledger.Snapshot();
             output.WriteLine($"{survivor} answered {resumed.TotalSeconds:F1} s after the kill; {StreamReport.Format(stats, Stopwatch.GetElapsedTime(killed), 0)}");
 
