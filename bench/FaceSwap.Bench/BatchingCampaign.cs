@@ -144,7 +144,10 @@ public static class BatchingCampaign
         using var self = Process.GetCurrentProcess();
         var cpu = self.TotalProcessorTime;
         var wall = Stopwatch.StartNew();
-        var handles = streams.Select((s, k) => ClosedLoop(edge, options[k], detect, swap, s.Frames, latency)).ToList();
+        var handles = streams.Select((s, k) => BenchCluster.ClosedLoop(edge, options[k], detect, swap, s.Frames, f =>
+        {
+            lock (latency) latency.RecordValue((long)(f.AgeMs * 1000));
+        })).ToList();
         await Task.WhenAll(handles.Select(h => h.Completion));
         self.Refresh();
         var elapsed = wall.Elapsed;
@@ -153,26 +156,6 @@ public static class BatchingCampaign
         var after = worker.BatchingStats();
         await cluster.DisposeAsync();
         return new Measured(name, (int)served, elapsed, self.TotalProcessorTime - cpu, latency, [.. after.Select((a, i) => Since(before[i], a))], dropped);
-    }
-
-    /// <summary>One stream, a frame entering as one leaves: nothing waits in the keep-latest buffer or is dropped there.</summary>
-    private static EdgeStreamHandle ClosedLoop(ActorSystem edge, EdgeStreamOptions options, IActorRef detect, IActorRef swap, List<Mat> frames, LongHistogram latency)
-    {
-        var (queue, source) = Source.Queue<Mat>(2, OverflowStrategy.Backpressure).PreMaterialize(edge.Materializer());
-        var next = 0;
-        void Feed()
-        {
-            if (next < frames.Count) queue.OfferAsync(frames[next++].Clone());
-            if (next == frames.Count) { next++; queue.Complete(); }
-        }
-        var handle = EdgeStream.Run(edge, source, options, detect, swap, Sink.ForEach<EmittedFrame>(f =>
-        {
-            lock (latency) latency.RecordValue((long)(f.AgeMs * 1000));
-            f.Dispose();
-            Feed();
-        }), marks: null);
-        Feed();
-        return handle;
     }
 
     /// <summary>The books of the measured frames only: the entities' first frames (prepared before) are left out.</summary>

@@ -2,10 +2,20 @@ using Akka.Actor;
 using Akka.Hosting;
 using FaceSwap.Cluster;
 using FaceSwap.Cluster.Worker;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using FaceSwap.Contracts;
+using FaceSwap.Edge;
+using FaceSwap.Faces;
+using FaceSwap.Faces.Detection;
+using FaceSwap.Inference.Models;
+using FaceSwap.Inference.Runtime;
+using FaceSwap.Swap;
+using Microsoft.Extensions.Logging.Abstractions;
 using FaceSwap.Node;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OpenCvSharp;
 using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace FaceSwap.Bench;
@@ -32,6 +42,19 @@ public sealed class BenchCluster : IAsyncDisposable
     public IActorRef Detect { get; }
     public IActorRef Swap { get; }
 
+    /// <summary>The default pack, built if needed, and the synthetic average face of the sample photos: what the cluster campaigns swap in.</summary>
+    public static (ModelStore Store, SourceFace Average) PackAndAverageFace()
+    {
+        var store = new ModelStore(RepositoryPaths.ModelStore);
+        DefaultPackBuilder.Build(RepositoryPaths.NodeModules, store);
+        using var photos = FaceAnalyzer.Open(store, new InferenceOptions(), DetectorOptions.Photos, NullLogger.Instance);
+        return (store, AverageFaceBuilder.Build(photos, Enumerable.Range(1, 6).Select(n => Path.Combine(RepositoryPaths.SamplePhotos, $"sample{n}.jpg"))).Face);
+    }
+
+    /// <summary>A worker's models as faceswap-node opens them, with the average face as every stream's source.</summary>
+    public static WorkerModels Worker(ModelStore store, SourceFace average) =>
+        new(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance), new ClusterCostCampaign.FixedSource(average), "bench-worker");
+
     public static async Task<BenchCluster> Start(WorkerModels worker)
     {
         var settings = NodeSettings.Load();
@@ -44,6 +67,30 @@ public sealed class BenchCluster : IAsyncDisposable
         await edgeHost.StartAsync();
         await StreamRunner.WhenUp(edgeHost, TimeSpan.FromMinutes(1));
         return new BenchCluster([seedHost, workerHost, edgeHost]);
+    }
+
+    /// <summary>
+    /// One stream as a closed loop: <see cref="EdgeStreamOptions.Parallelism"/> frames enter at first, then one as each
+    /// leaves, so none waits in the keep-latest buffer or is dropped there, and each one's latency is its own cost.
+    /// <paramref name="emitted"/> gets each frame out (and disposes of nothing: the loop does).
+    /// </summary>
+    public static EdgeStreamHandle ClosedLoop(ActorSystem edge, EdgeStreamOptions options, IActorRef detect, IActorRef swap, IReadOnlyList<Mat> frames, Action<EmittedFrame> emitted)
+    {
+        var (queue, source) = Source.Queue<Mat>(options.Parallelism + 1, OverflowStrategy.Backpressure).PreMaterialize(edge.Materializer());
+        var next = 0;
+        void Feed()
+        {
+            if (next < frames.Count) queue.OfferAsync(frames[next++].Clone());
+            if (next == frames.Count) { next++; queue.Complete(); }
+        }
+        var handle = EdgeStream.Run(edge, source, options, detect, swap, Sink.ForEach<EmittedFrame>(f =>
+        {
+            emitted(f);
+            f.Dispose();
+            Feed();
+        }), marks: null);
+        for (var i = 0; i < options.Parallelism; i++) Feed();
+        return handle;
     }
 
     public async ValueTask DisposeAsync()

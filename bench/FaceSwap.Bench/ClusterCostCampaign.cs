@@ -90,11 +90,7 @@ public static class ClusterCostCampaign
 
     private static async Task<int> Measure(int count, bool pin)
     {
-        var store = new ModelStore(RepositoryPaths.ModelStore);
-        DefaultPackBuilder.Build(RepositoryPaths.NodeModules, store);
-        SourceFace average;
-        using (var photos = FaceAnalyzer.Open(store, new InferenceOptions(), DetectorOptions.Photos, NullLogger.Instance))
-            average = AverageFaceBuilder.Build(photos, Enumerable.Range(1, 6).Select(n => Path.Combine(RepositoryPaths.SamplePhotos, $"sample{n}.jpg"))).Face;
+        var (store, average) = BenchCluster.PackAndAverageFace();
         var frames = DemoVideo.Frames(count, 30).ToList();
         Console.WriteLine($"cluster cost: {count} frames 640x480 (the demo clip), {Environment.ProcessorCount} cores{(pin ? ", worker pinned to its own core" : "")}");
         try
@@ -114,7 +110,7 @@ public static class ClusterCostCampaign
         var inProcess = InProcess(store, average, frames);
         Console.WriteLine($"  in process done: {inProcess.Fps:F1} fps");
 
-        using var worker = new WorkerModels(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance), new FixedSource(average), "bench-worker");
+        using var worker = BenchCluster.Worker(store, average);
         var cluster = await BenchCluster.Start(worker);
         var (edge, detect, swap) = (cluster.Edge, cluster.Detect, cluster.Swap);
 
@@ -313,26 +309,10 @@ public static class ClusterCostCampaign
         };
         await EdgeStream.Prepare(options, detect, swap, TimeSpan.FromSeconds(30));
         var latency = new LongHistogram(1, 60_000_000, 3);
-        // A closed loop: a frame enters as one leaves, so none waits in the keep-latest buffer or is dropped there, and
-        // each one's latency is its own cost through the cluster, not a wait.
-        var (queue, source) = Source.Queue<Mat>(parallelism + 1, Akka.Streams.OverflowStrategy.Backpressure).PreMaterialize(edge.Materializer());
-        var next = 0;
-        void Feed()
-        {
-            if (next < frames.Count) queue.OfferAsync(frames[next++].Clone());
-            if (next == frames.Count) { next++; queue.Complete(); }
-        }
         using var self = Process.GetCurrentProcess();
         var (cpu, workerCpu) = (self.TotalProcessorTime, worker?.Cpu);
         var wall = Stopwatch.StartNew();
-        var handle = EdgeStream.Run(edge, source, options, detect, swap,
-            Sink.ForEach<EmittedFrame>(f =>
-            {
-                latency.RecordValue((long)(f.AgeMs * 1000));
-                f.Dispose();
-                Feed();
-            }), marks: null);
-        for (var i = 0; i < parallelism; i++) Feed();
+        var handle = BenchCluster.ClosedLoop(edge, options, detect, swap, frames, f => latency.RecordValue((long)(f.AgeMs * 1000)));
         await handle.Completion;
         self.Refresh();
         var workerSpent = worker?.Cpu - workerCpu;

@@ -7,6 +7,8 @@ if (args is ["watermark", .. var rest]) return WatermarkCampaign.Run(rest);
 if (args is ["cluster", .. var clusterArgs]) return ClusterCostCampaign.Run(clusterArgs);
 // "batching" measures batching across streams on one worker: off against on, same frames.
 if (args is ["batching", .. var batchingArgs]) return BatchingCampaign.Run(batchingArgs);
+// "overload" draws the overload curve: offered against served fps and latency at 1x to 4x capacity.
+if (args is ["overload", .. var overloadArgs]) return OverloadCurve.Run(overloadArgs);
 // "cluster-worker" is the worker process "cluster --pin" starts on its own core; not for people to run.
 if (args is [ClusterWorkerProcess.Command, .. var workerArgs]) return ClusterWorkerProcess.RunChild(workerArgs);
 BenchmarkSwitcher.FromAssembly(typeof(WatermarkCampaign).Assembly).Run(args);
