@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
-using Akka.Hosting;
-using Akka.Streams;
-using Akka.Streams.Dsl;
-using FaceSwap.Cluster;
 using FaceSwap.Cluster.Worker;
 using FaceSwap.Contracts;
 using FaceSwap.Edge;
@@ -19,11 +15,8 @@ using FaceSwap.Swap;
 using FaceSwap.Swap.Evaluation;
 using FaceSwap.Vision;
 using HdrHistogram;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenCvSharp;
-using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace FaceSwap.Bench;
 
