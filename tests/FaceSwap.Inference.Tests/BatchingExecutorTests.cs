@@ -12,6 +12,7 @@ public sealed class BatchingExecutorTests
     private sealed class Model
     {
         public readonly ConcurrentQueue<int[]> Batches = new();
+        public readonly ConcurrentQueue<int> Threads = new();
         public readonly ManualResetEventSlim Busy = new(true);
         public readonly ManualResetEventSlim Running = new(false);
         public Exception? Throw;
@@ -19,6 +20,7 @@ public sealed class BatchingExecutorTests
         public IReadOnlyList<long> Run(IReadOnlyList<int> batch)
         {
             Batches.Enqueue([.. batch]);
+            Threads.Enqueue(Environment.CurrentManagedThreadId);
             Running.Set();
             Busy.Wait(TimeSpan.FromSeconds(30));
             if (Throw is { } e) throw e;
@@ -134,6 +136,27 @@ public sealed class BatchingExecutorTests
         await Task.WhenAll(full);
         Assert.True(clock.Elapsed < delay, $"took {clock.Elapsed.TotalSeconds:F1} s: a request was held for the {delay.TotalSeconds} s delay");
         Assert.Equal([[0], [1], [2], [1, 2, 3, 4]], model.Batches.ToArray());
+    }
+
+    [Fact]
+    public void A_lone_streams_request_runs_on_the_callers_thread_and_one_that_may_share_goes_through_the_batcher()
+    {
+        var model = new Model();
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 8, MaxQueueDelay = TimeSpan.Zero }, model.Run, NullLogger.Instance);
+        var caller = Environment.CurrentManagedThreadId;
+        Assert.Equal(4, batcher.Run(2, "a", Never));
+        Assert.Equal(9, batcher.Run(3, "a", Never));
+        // b arrives while a was active lately: b's request is queued for a batch a might join.
+        Assert.Equal(16, batcher.Run(4, "b", Never));
+        Assert.Equal([caller, caller], model.Threads.Take(2));
+        Assert.NotEqual(caller, model.Threads.Last());
+        Assert.Equal((3L, 3L), (batcher.Stats().Batches, batcher.Stats().Requests));
+
+        // Expired before it could run, on the caller's path too: counted, never run.
+        var e = Assert.Throws<BudgetExpiredException>(() => batcher.Run(5, "a", Stopwatch.GetTimestamp() - 1));
+        Assert.Equal("a", e.Stream);
+        Assert.Equal(3, model.Batches.Count);
+        Assert.Equal(1, batcher.Stats().Expired);
     }
 
     [Fact]

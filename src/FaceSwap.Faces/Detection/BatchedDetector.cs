@@ -22,7 +22,7 @@ public sealed class BatchedDetector : IDisposable
 
     private readonly ModelSession _model;
     private readonly DetectorOptions _options;
-    // Only the batcher's thread touches these.
+    // Only the thread running a batch touches these, one at a time (the batcher's, or a lone caller's).
     private readonly Dictionary<int, BoundInference> _bindings = [];
 
     public BatchedDetector(ModelSession model, DetectorOptions options, BatchingOptions batching, ILogger logger)

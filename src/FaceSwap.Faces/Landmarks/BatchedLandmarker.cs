@@ -18,7 +18,7 @@ public sealed class BatchedLandmarker : IDisposable
     private const int MeshLength = FaceLandmarks.Count * 3;
 
     private readonly ModelSession _model;
-    // Only the batcher's thread touches these.
+    // Only the thread running a batch touches these, one at a time (the batcher's, or a lone caller's).
     private readonly Dictionary<int, BoundInference> _bindings = [];
 
     public BatchedLandmarker(ModelSession model, BatchingOptions options, ILogger logger)
