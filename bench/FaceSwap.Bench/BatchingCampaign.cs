@@ -123,7 +123,7 @@ public static class BatchingCampaign
 
     private static async Task<Measured> Through(string name, ModelStore store, ISourceFaces sources, BatchingOptions batching, List<(string Id, List<Mat> Frames)> streams)
     {
-        using var worker = new WorkerModels(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance), sources, "bench-worker", batching: batching);
+        using var worker = BenchCluster.Worker(store, sources, batching);
         var cluster = await BenchCluster.Start(worker);
         var (edge, detect, swap) = (cluster.Edge, cluster.Detect, cluster.Swap);
 

@@ -6,6 +6,7 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using FaceSwap.Contracts;
 using FaceSwap.Edge;
+using FaceSwap.Inference.Batching;
 using FaceSwap.Faces;
 using FaceSwap.Faces.Detection;
 using FaceSwap.Inference.Models;
@@ -51,21 +52,29 @@ public sealed class BenchCluster : IAsyncDisposable
         return (store, AverageFaceBuilder.Build(photos, Enumerable.Range(1, 6).Select(n => Path.Combine(RepositoryPaths.SamplePhotos, $"sample{n}.jpg"))).Face);
     }
 
-    /// <summary>A worker's models as faceswap-node opens them, with the average face as every stream's source.</summary>
-    public static WorkerModels Worker(ModelStore store, SourceFace average) =>
-        new(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance), new ClusterCostCampaign.FixedSource(average), "bench-worker");
+    /// <summary>A worker's models as faceswap-node opens them, with <paramref name="sources"/> as the streams' faces.</summary>
+    /// <param name="batching">the batchers' settings; none: <see cref="BatchingOptions"/>' defaults (the shipped config's values)</param>
+    public static WorkerModels Worker(ModelStore store, ISourceFaces sources, BatchingOptions? batching = null) =>
+        new(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance), sources, "bench-worker", batching: batching);
+
+    /// <summary>A worker's models with the average face as every stream's source.</summary>
+    public static WorkerModels Worker(ModelStore store, SourceFace average) => Worker(store, new ClusterCostCampaign.FixedSource(average));
+
+    /// <summary>One node as faceswap-node hosts it, on a free loopback port, started and Up; with no seed it starts a cluster on itself.</summary>
+    public static async Task<(IHost Host, ActorSystem System)> StartNode(NodeSettings settings, string role, string? seed, WorkerModels? worker = null)
+    {
+        var host = NodeHost.Build(settings with { Roles = [role], Port = 0, Seeds = seed is null ? [] : [seed] }, worker, Hocon, LogLevel.Warning);
+        await host.StartAsync();
+        return (host, await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(1)));
+    }
 
     public static async Task<BenchCluster> Start(WorkerModels worker)
     {
         var settings = NodeSettings.Load();
-        var seedHost = NodeHost.Build(settings with { Roles = [Roles.Seed], Port = 0, Seeds = [] }, null, Hocon, LogLevel.Warning);
-        await seedHost.StartAsync();
-        var seed = Akka.Cluster.Cluster.Get(await StreamRunner.WhenUp(seedHost, TimeSpan.FromMinutes(1))).SelfAddress.ToString();
-        var workerHost = NodeHost.Build(settings with { Roles = [Roles.Worker], Port = 0, Seeds = [seed] }, worker, Hocon, LogLevel.Warning);
-        var edgeHost = NodeHost.Build(settings with { Roles = [Roles.Edge], Port = 0, Seeds = [seed] }, null, Hocon, LogLevel.Warning);
-        await workerHost.StartAsync();
-        await edgeHost.StartAsync();
-        await StreamRunner.WhenUp(edgeHost, TimeSpan.FromMinutes(1));
+        var (seedHost, seedSystem) = await StartNode(settings, Roles.Seed, null);
+        var seed = Akka.Cluster.Cluster.Get(seedSystem).SelfAddress.ToString();
+        var (workerHost, _) = await StartNode(settings, Roles.Worker, seed, worker);
+        var (edgeHost, _) = await StartNode(settings, Roles.Edge, seed);
         return new BenchCluster([seedHost, workerHost, edgeHost]);
     }
 

@@ -40,8 +40,6 @@ namespace FaceSwap.Bench;
 /// </summary>
 public static class ClusterCostCampaign
 {
-    /// <summary>Akka's own log at warnings only: the campaign prints figures, not a node's chatter.</summary>
-    internal const string Hocon = BenchCluster.Hocon;
     /// <summary>Frames every mode runs before its measured ones (not counted).</summary>
     private const int WarmUpFrames = 100;
 
@@ -163,17 +161,16 @@ public static class ClusterCostCampaign
         try
         {
             var settings = NodeSettings.Load();
-            using var host1 = NodeHost.Build(settings with { Roles = [Roles.Seed], Port = 0, Seeds = [] }, null, Hocon, LogLevel.Warning);
-            await host1.StartAsync();
-            var seed = Akka.Cluster.Cluster.Get(await StreamRunner.WhenUp(host1, TimeSpan.FromMinutes(1))).SelfAddress.ToString();
+            var (host1, seedSystem) = await BenchCluster.StartNode(settings, Roles.Seed, null);
+            using var seedHost = host1;
+            var seed = Akka.Cluster.Cluster.Get(seedSystem).SelfAddress.ToString();
             // Started while this process is still on the last core, so the worker starts there too (a child inherits its parent's cores) and pins itself there.
             var launched = Stopwatch.StartNew();
             using var worker = ClusterWorkerProcess.Start(seed, identities, last);
             Console.WriteLine($"  this process (seed, edge) pinned to core(s) {CoreAffinity.Describe(otherCores)} ({CoreAffinity.Pin(otherCores)} threads)");
             Console.WriteLine($"  worker process {worker.Pid} ready: {await worker.Ready.WaitAsync(TimeSpan.FromMinutes(2))}");
-            using var host3 = NodeHost.Build(settings with { Roles = [Roles.Edge], Port = 0, Seeds = [seed] }, null, Hocon, LogLevel.Warning);
-            await host3.StartAsync();
-            var edge = await StreamRunner.WhenUp(host3, TimeSpan.FromMinutes(1));
+            var (host3, edge) = await BenchCluster.StartNode(settings, Roles.Edge, seed);
+            using var edgeHost = host3;
             await WorkerUp(edge, TimeSpan.FromMinutes(1));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  the edge sees the worker Up {launched.Elapsed.TotalSeconds:F1} s after its launch"));
             var registry = host3.Services.GetRequiredService<ActorRegistry>();
@@ -217,10 +214,10 @@ public static class ClusterCostCampaign
         }
     }
 
-    /// <summary>Issue 9's targets, each with its figure and "met" or by how much it was missed; the lines after say where the time went.</summary>
     /// <summary>What each process takes with the cluster up and no stream, in cores.</summary>
     private sealed record Idle(double Edge, double Worker);
 
+    /// <summary>Issue 9's targets, each with its figure and "met" or by how much it was missed; the lines after say where the time went.</summary>
     private static void Targets(Mode inProcess, (Mode Mode, StreamStats Stats) sequential, Mode pipelined, WireCodecCost.Result codec, Idle idle)
     {
         const int hops = 2; // a tracked frame: edge → worker, worker → edge

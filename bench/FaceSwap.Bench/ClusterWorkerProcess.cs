@@ -148,11 +148,9 @@ public sealed class ClusterWorkerProcess : IDisposable
         var store = new ModelStore(RepositoryPaths.ModelStore);
         var settings = NodeSettings.Load();
         // Batching as a worker node has it (faceswap.worker.batching, FSC_MAX_BATCH, FSC_MAX_QUEUE_DELAY): with one stream its queue delay is pure latency.
-        using var worker = new WorkerModels(FaceAnalyzer.Open(store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance),
-            new ClusterCostCampaign.FixedSource(face), "bench-worker", batching: settings.Batching);
-        using var host = NodeHost.Build(settings with { Roles = [Roles.Worker], Port = 0, Seeds = [seed] }, worker, ClusterCostCampaign.Hocon, LogLevel.Warning);
-        await host.StartAsync();
-        var system = await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(1));
+        using var worker = BenchCluster.Worker(store, new ClusterCostCampaign.FixedSource(face), settings.Batching);
+        var (host, system) = await BenchCluster.StartNode(settings, Roles.Worker, seed, worker);
+        using var started = host;
         using var self = Process.GetCurrentProcess();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{ReadyPrefix}{Akka.Cluster.Cluster.Get(system).SelfAddress} (pid {Environment.ProcessId}, {self.Threads.Count} threads, {CoreAffinity.Strays(mask)} of them off core {core}; " +
