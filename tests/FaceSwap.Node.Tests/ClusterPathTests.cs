@@ -121,14 +121,9 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
         const int Count = 2000;
         using var still = FaceSwap.Swap.Evaluation.StillFrames.Astronaut640x480();
         var options = new EdgeStreamOptions { StreamId = "overload", Swap = new StreamSettings(ClusterFixture.Identity), FramesPerSecond = 30, BudgetMs = 150 };
-        // A first stream warms what grows once (model arenas, JIT, the worker's first entity), so the measured one shows per-frame growth only.
-        var warmup = EdgeStream.Run(Edge.System, Source.From(Enumerable.Range(0, 300)).Throttle(200, TimeSpan.FromSeconds(1), 200, ThrottleMode.Shaping).Select(_ => still.Clone()),
-            options with { StreamId = "warm-up" }, Edge.Detect, Edge.Swap, Sink.ForEach<EmittedFrame>(f => f.Dispose()), marks: null);
-        var warmupStarted = Stopwatch.GetTimestamp();
-        await warmup.Completion;
-        // Offer at least four times what this machine's worker served while warming up, so the overload holds on a faster machine too.
-        var servedPerSecond = warmup.Ledger.Snapshot().Served / Stopwatch.GetElapsedTime(warmupStarted).TotalSeconds;
-        var rate = Math.Max(200, (int)Math.Ceiling(4 * servedPerSecond));
+        // A first stream warms what grows once, so the measured one shows per-frame growth only; the measured one is
+        // offered at least four times what the worker served meanwhile, so the overload holds on a faster machine too.
+        var (servedPerSecond, rate) = await ClusterFixture.OverloadRate(Edge, still, options with { StreamId = "warm-up" }, 300);
         output.WriteLine($"warm-up served {servedPerSecond:F1} fps; offering {rate} fps");
 
         var memory = new ConcurrentDictionary<int, long>();

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Akka.Streams;
 using Akka.Streams.Dsl;
 using FaceSwap.Contracts;
 using FaceSwap.Edge;
@@ -27,19 +25,12 @@ public sealed class FailureDetectorLoadTests(ClusterFixture fixture, ITestOutput
         var options = new EdgeStreamOptions { StreamId = "overload-fd", Swap = new StreamSettings(ClusterFixture.Identity), FramesPerSecond = 30, BudgetMs = 150 };
 
         // What the worker serves flat out, so the offered rate is at least three times that on any machine.
-        // (Its first second goes to starting the stream's entities, which this probe also warms.)
-        var probe = EdgeStream.Run(cluster.Edge.System, Source.From(Enumerable.Range(0, 600)).Throttle(200, TimeSpan.FromSeconds(1), 200, ThrottleMode.Shaping).Select(_ => still.Clone()),
-            options with { StreamId = "probe" }, cluster.Edge.Detect, cluster.Edge.Swap, Sink.ForEach<EmittedFrame>(f => f.Dispose()), marks: null);
-        var probeStarted = Stopwatch.GetTimestamp();
-        await probe.Completion;
-        var capacity = probe.Ledger.Snapshot().Served / Stopwatch.GetElapsedTime(probeStarted).TotalSeconds;
-        var rate = Math.Max(200, (int)Math.Ceiling(4 * capacity)); // served climbs when most frames drop early
+        var (capacity, rate) = await ClusterFixture.OverloadRate(cluster.Edge, still, options with { StreamId = "probe" }, 600);
         var count = (int)(rate * duration.TotalSeconds);
         output.WriteLine($"the worker serves {capacity:F1} fps; offering {rate} fps for {duration.TotalSeconds} s");
 
         var unreachable = new List<string>();
-        var handle = EdgeStream.Run(cluster.Edge.System, Source.From(Enumerable.Range(0, count)).Throttle(rate, TimeSpan.FromSeconds(1), rate, ThrottleMode.Shaping).Select(_ => still.Clone()),
-            options, cluster.Edge.Detect, cluster.Edge.Swap, Sink.ForEach<EmittedFrame>(f => f.Dispose()), marks: null);
+        var handle = EdgeStream.Run(cluster.Edge.System, ClusterFixture.Paced(still, count, rate), options, cluster.Edge.Detect, cluster.Edge.Swap, Sink.ForEach<EmittedFrame>(f => f.Dispose()), marks: null);
         // Unreachability lasts at least a heartbeat interval: polling every 50 ms sees every one.
         while (!handle.Completion.IsCompleted)
         {

@@ -1,4 +1,10 @@
+using System.Diagnostics;
+using Akka;
 using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using FaceSwap.Edge;
+using Mat = OpenCvSharp.Mat;
 using Akka.Hosting;
 using FaceSwap.Cluster;
 using FaceSwap.Cluster.Worker;
@@ -157,6 +163,35 @@ public sealed class ClusterFixture : IDisposable
         ["FSC_AUDIT_DB"] = $"Data Source={Path.Combine(_dir.Path, $"audit-{nodeName}.db")}",
         ["FSC_IDENTITY_STORE"] = Path.Combine(_dir.Path, "identities"),
     };
+
+    /// <summary><paramref name="count"/> copies of <paramref name="still"/>, offered at <paramref name="rate"/> frames per second.</summary>
+    public static Source<Mat, NotUsed> Paced(Mat still, int count, int rate) =>
+        Source.From(Enumerable.Range(0, count)).Throttle(rate, TimeSpan.FromSeconds(1), rate, ThrottleMode.Shaping).Select(_ => still.Clone());
+
+    /// <summary>
+    /// What the worker serves flat out, from a warm-up stream of <paramref name="count"/> frames at 200 fps (which also
+    /// warms what grows once: model arenas, JIT, the worker's first entity), and a rate that overloads it at least four
+    /// times on any machine (200 fps at the least; served climbs when most frames drop early).
+    /// </summary>
+    public static async Task<(double Served, int Overload)> OverloadRate(TestNode edge, Mat still, EdgeStreamOptions options, int count)
+    {
+        var warmUp = EdgeStream.Run(edge.System, Paced(still, count, 200), options, edge.Detect, edge.Swap, Sink.ForEach<EmittedFrame>(f => f.Dispose()), marks: null);
+        var started = Stopwatch.GetTimestamp();
+        await warmUp.Completion;
+        var served = warmUp.Ledger.Snapshot().Served / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return (served, Math.Max(200, (int)Math.Ceiling(4 * served)));
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 50 ms; fails with <paramref name="failure"/> (read at that moment) when <paramref name="timeout"/> passes first.</summary>
+    public static async Task Until(Func<bool> condition, TimeSpan timeout, Func<string> failure)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (!condition())
+        {
+            Assert.True(Stopwatch.GetTimestamp() < deadline, $"{failure()} within {timeout.TotalSeconds:F0} s");
+            await Task.Delay(50);
+        }
+    }
 
     /// <summary>Waits until every node sees <paramref name="count"/> members Up.</summary>
     public static async Task AllUp(int count, params TestNode[] nodes)

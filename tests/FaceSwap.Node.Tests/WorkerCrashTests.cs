@@ -64,7 +64,7 @@ public sealed class WorkerCrashTests(ClusterFixture fixture, ITestOutputHelper o
         NodeProcess? victim = null;
         try
         {
-            await Until(() => handle.Ledger.Snapshot().Served >= 10, TimeSpan.FromSeconds(60), "the stream was not served");
+            await ClusterFixture.Until(() => handle.Ledger.Snapshot().Served >= 10, TimeSpan.FromSeconds(60), () => "the stream was not served");
             var carrier = handle.Ledger.Snapshot().AnsweredBy.Single().Key;
             (victim, var survivor) = carrier == WorkerA ? (a, WorkerB) : (b, WorkerA);
             var victimAddress = Regex.Match(victim.Log, @"node (akka\.tcp://\S+) up with roles").Groups[1].Value;
@@ -73,7 +73,7 @@ public sealed class WorkerCrashTests(ClusterFixture fixture, ITestOutputHelper o
             output.WriteLine($"killed {carrier} (pid {victim.Process.Id}, {victimAddress}); {survivor} should take the stream");
             var membership = Membership(edge, victimAddress, killed);
 
-            await Until(() => handle.Ledger.Snapshot().AnsweredBy.GetValueOrDefault(survivor) > 0, TimeSpan.FromSeconds(60), $"{survivor} never answered");
+            await ClusterFixture.Until(() => handle.Ledger.Snapshot().AnsweredBy.GetValueOrDefault(survivor) > 0, TimeSpan.FromSeconds(60), () => $"{survivor} never answered");
             var resumed = Stopwatch.GetElapsedTime(killed);
             await Task.Delay(TimeSpan.FromSeconds(3));
             var (unreachableAfter, removedAfter) = await membership;
@@ -137,15 +137,5 @@ public sealed class WorkerCrashTests(ClusterFixture fixture, ITestOutputHelper o
             await Task.Delay(50);
         }
         return (unreachable ?? TimeSpan.MaxValue, TimeSpan.MaxValue);
-    }
-
-    private static async Task Until(Func<bool> condition, TimeSpan timeout, string failure)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        while (!condition())
-        {
-            Assert.True(Stopwatch.GetTimestamp() < deadline, $"{failure} within {timeout.TotalSeconds:F0} s");
-            await Task.Delay(50);
-        }
     }
 }

@@ -42,12 +42,8 @@ public sealed class WorkerLeaveTests(ClusterFixture fixture, ITestOutputHelper o
             }), marks: null);
         try
         {
-            var deadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
-            while (Interlocked.Read(ref served) < 5)
-            {
-                Assert.True(Stopwatch.GetTimestamp() < deadline, $"the stream was not served within a minute: {StreamReport.Format(handle.Ledger.Snapshot(), TimeSpan.FromMinutes(1), 0)}");
-                await Task.Delay(100);
-            }
+            await ClusterFixture.Until(() => Interlocked.Read(ref served) >= 5, TimeSpan.FromMinutes(1),
+                () => $"the stream was not served: {StreamReport.Format(handle.Ledger.Snapshot(), TimeSpan.FromMinutes(1), 0)}");
             // Stop the worker that carries the stream.
             var carrier = handle.Ledger.Snapshot().AnsweredBy.Single().Key;
             var leaving = workers.Single(w => $"worker-{w.Settings.Port}" == carrier);
