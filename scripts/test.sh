@@ -17,6 +17,9 @@ set -e
 # One closing line over all test projects, in the plain 'N passed, N failed' form, summed from each
 # project's summary ("Total tests: 40" / "     Passed: 40" / "     Failed: 1").
 count() { awk -v key="$1:" '$1 == key && NF == 2 && $2 ~ /^[0-9]+$/ {s += $2} END {print s + 0}' "$results.log"; }
+# The failed tests again, with their messages, where a CI log's tail shows them (the suites' output is long).
+failures=$(awk '/^  Failed [A-Za-z]/ {show = 1} /^  (Passed|Skipped) / || /^  Stack Trace:/ {show = 0} show' "$results.log" | grep -v '^[[:space:]]*$' | head -80 || true)
+if [ -n "$failures" ]; then printf 'failed tests:\n%s\n' "$failures"; fi
 passed=$(count Passed)
 failed=$(count Failed)
 echo "tests: ${passed:-0} passed, ${failed:-0} failed"
