@@ -6,3 +6,6 @@ public sealed class DetectRegion;
 public sealed class SwapRegion;
 
 public sealed class EnhanceRegion;
+
+/// <summary>Key for the placement coordinator's singleton proxy.</summary>
+public sealed class PlacementCoordinatorKey;

@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
+using FaceSwap.Contracts.Placement;
 using FaceSwap.Contracts.Stages;
 using MessagePack;
 
@@ -33,6 +34,19 @@ public sealed class FaceSwapSerializer : SerializerWithStringManifest
         typeof(StageDropped),
         typeof(StageFailed),
         typeof(StopStream),
+        typeof(PlacementPlan),
+        typeof(WorkerReport),
+        typeof(LoadModel),
+        typeof(UnloadModel),
+        typeof(ModelLoadFailed),
+        typeof(PinModel),
+        typeof(DrainNode),
+        typeof(GetPlan),
+        typeof(OverrideResult),
+        typeof(AdmitStream),
+        typeof(ReleaseStream),
+        typeof(Admission),
+        typeof(AdmissionLedger),
     ];
 
     /// <summary>The HOCON that binds this serializer to <see cref="IFaceSwapMessage"/>; every node's config includes it.</summary>

@@ -34,7 +34,7 @@ public sealed class FaceAnalyzer : IDisposable
             new Landmarker(ModelSession.Open(store, Landmarker.ModelName, inference, logger)),
             new Embedder(ModelSession.Open(store, Embedder.ModelName, inference, logger)));
 
-    private IEnumerable<ModelSession> Sessions => [Detector.Model, Landmarker.Model, Embedder.Model];
+    public IEnumerable<ModelSession> Sessions => [Detector.Model, Landmarker.Model, Embedder.Model];
 
     /// <summary>Each model and the execution provider it really runs on.</summary>
     public IEnumerable<(string Model, ExecutionProvider Provider)> Providers => Sessions.Select(s => (s.Name, s.Provider));

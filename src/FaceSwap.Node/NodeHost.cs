@@ -2,7 +2,10 @@ using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
 using FaceSwap.Cluster;
+using FaceSwap.Cluster.Placement;
 using FaceSwap.Cluster.Stages;
 using FaceSwap.Cluster.Worker;
 using FaceSwap.Contracts;
@@ -32,6 +35,10 @@ public static class NodeHost
         return builder.Build();
     }
 
+    /// <summary>This node's own durable-store folder (two nodes may not share one); a node on any free port gets a fresh one.</summary>
+    private static string DurableDir(NodeSettings settings) =>
+        Path.Combine(settings.Placement.DurableDir, settings.Port > 0 ? $"{settings.SystemName}-{settings.Port}" : $"{settings.SystemName}-{Guid.NewGuid():N}");
+
     private static void Configure(AkkaConfigurationBuilder akka, NodeSettings settings, WorkerModels? worker, string extraHocon)
     {
         akka.AddHocon($$"""
@@ -39,6 +46,7 @@ public static class NodeHost
             {{FaceSwapSerializer.HoconBinding}}
             akka.remote.dot-netty.tcp.maximum-frame-size = {{settings.MaxFrameSize}}b
             akka.cluster.sharding.passivate-idle-entity-after = {{(int)settings.PassivateIdleAfter.TotalSeconds}}s
+            akka.cluster.distributed-data.durable.file.dir = "{{DurableDir(settings).Replace("\\", "/")}}"
             """, HoconAddMode.Prepend);
         // The faceswap tree (the stage dispatcher among it) from the same files fsc reads.
         akka.AddHocon(settings.Config, HoconAddMode.Append);
@@ -66,19 +74,42 @@ public static class NodeHost
         if (settings.Seeds.Count == 0)
             akka.AddStartup((system, _) => Akka.Cluster.Cluster.Get(system).Join(Akka.Cluster.Cluster.Get(system).SelfAddress));
 
+        // The placement coordinator on the oldest node (any role: a lone seed may leave), a proxy on every node, and
+        // every node's view of its plan, which the shard allocation strategy reads.
+        akka.WithSingleton<PlacementCoordinatorKey>("placement-coordinator",
+            PlacementCoordinator.Props(settings.Placement.Policy, settings.Placement.ConsistencyTimeout), new ClusterSingletonOptions());
+        akka.WithActors((system, _) => system.ActorOf(PlanWatcher.Props(), "placement-view"));
+
         var extractor = new StreamShardExtractor();
+        var enhanceExtractor = new EnhanceShardExtractor();
         if (settings.Has(Roles.Worker))
         {
-            var shards = new ShardOptions { Role = Roles.Worker, PassivateIdleEntityAfter = settings.PassivateIdleAfter, RememberEntities = false };
-            akka.WithShardRegion<EnhanceRegion>(Regions.Enhance, _ => EnhanceStage.Props(worker!), extractor, shards);
-            akka.WithShardRegion<DetectRegion>(Regions.Detect, _ => DetectStage.Props(worker!), extractor, shards);
-            akka.WithShardRegion<SwapRegion>(Regions.Swap, (_, registry) => _ => SwapStage.Props(worker!, registry.Get<EnhanceRegion>()), extractor, shards);
+            akka.WithActors((system, registry) =>
+            {
+                var sharding = ClusterSharding.Get(system);
+                var shards = ClusterShardingSettings.Create(system).WithRole(Roles.Worker).WithRememberEntities(false);
+                var view = PlacementView.For(system);
+                var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+                // A stage's shards go where the plan put its model: detect and swap need face-analysis, enhance the enhancer its shard names.
+                IShardAllocationStrategy Placed(Func<string, string> modelOf) =>
+                    new PlacementAllocationStrategy(() => view.Plan, modelOf, self, system.Log);
+                var enhance = sharding.Start(Regions.Enhance, _ => EnhanceStage.Props(worker!), shards, enhanceExtractor,
+                    Placed(EnhanceShardExtractor.ModelOf), PoisonPill.Instance);
+                var detect = sharding.Start(Regions.Detect, _ => DetectStage.Props(worker!), shards, extractor,
+                    Placed(_ => WorkerModels.FaceAnalysis), PoisonPill.Instance);
+                var swap = sharding.Start(Regions.Swap, _ => SwapStage.Props(worker!, enhance), shards, extractor,
+                    Placed(_ => WorkerModels.FaceAnalysis), PoisonPill.Instance);
+                registry.Register<EnhanceRegion>(enhance);
+                registry.Register<DetectRegion>(detect);
+                registry.Register<SwapRegion>(swap);
+                system.ActorOf(WorkerAgent.Props(worker!, registry.Get<PlacementCoordinatorKey>(), settings.Agent), "placement-agent");
+            });
         }
         else if (settings.Has(Roles.Edge))
         {
             akka.WithShardRegionProxy<DetectRegion>(Regions.Detect, Roles.Worker, extractor);
             akka.WithShardRegionProxy<SwapRegion>(Regions.Swap, Roles.Worker, extractor);
-            akka.WithShardRegionProxy<EnhanceRegion>(Regions.Enhance, Roles.Worker, extractor);
+            akka.WithShardRegionProxy<EnhanceRegion>(Regions.Enhance, Roles.Worker, enhanceExtractor);
         }
     }
 }

@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using FaceSwap.Cluster.Configuration;
+using FaceSwap.Cluster.Placement;
 using FaceSwap.Contracts;
 using FaceSwap.Edge;
 using FaceSwap.Inference.Batching;
@@ -22,6 +23,8 @@ public sealed record NodeSettings(
     int MaxFrameSize,
     EdgeDefaults Edge,
     BatchingOptions Batching,
+    WorkerAgentOptions Agent,
+    PlacementSettings Placement,
     FscSettings Fsc,
     string Source,
     Config Config)
@@ -36,6 +39,10 @@ public sealed record NodeSettings(
         ("FSC_JPEG_QUALITY", "faceswap.edge.jpeg-quality"),
         ("FSC_MAX_BATCH", "faceswap.worker.batching.max-batch"),
         ("FSC_MAX_QUEUE_DELAY", "faceswap.worker.batching.max-queue-delay"),
+        ("FSC_ADMISSION", "faceswap.edge.admission"),
+        ("FSC_CAPACITY_FPS", "faceswap.worker.placement.capacity-fps"),
+        ("FSC_MODEL_MEMORY", "faceswap.worker.placement.memory-bytes"),
+        ("FSC_PLACEMENT_DIR", "faceswap.placement.durable-dir"),
     ];
 
     public bool Has(string role) => Roles.Contains(role);
@@ -59,6 +66,21 @@ public sealed record NodeSettings(
             config.GetInt("faceswap.node.max-frame-size", 8 * 1024 * 1024),
             EdgeDefaults.From(config, source),
             BatchingFrom(config, source),
+            Section(source, "faceswap.worker.placement", () => new WorkerAgentOptions
+            {
+                CapacityFps = config.GetDouble("faceswap.worker.placement.capacity-fps", 60),
+                MemoryBytes = config.GetLong("faceswap.worker.placement.memory-bytes", 0),
+                ReportInterval = config.GetTimeSpan("faceswap.worker.placement.report-interval", TimeSpan.FromSeconds(2)),
+                UnloadGrace = config.GetTimeSpan("faceswap.worker.placement.unload-grace", TimeSpan.FromSeconds(5)),
+            }.Validated()),
+            Section(source, "faceswap.placement", () => new PlacementSettings(
+                new PlacementPolicy
+                {
+                    Replicas = config.GetInt("faceswap.placement.replicas", 2),
+                    MemoryHeadroom = config.GetDouble("faceswap.placement.memory-headroom", 0.1),
+                }.Validated(),
+                config.GetTimeSpan("faceswap.placement.consistency-timeout", TimeSpan.FromSeconds(3)),
+                FscSettings.Absolute(config.GetString("faceswap.placement.durable-dir", ".cache/placement")))),
             FscSettings.From(config, source),
             source,
             config);
@@ -81,6 +103,19 @@ public sealed record NodeSettings(
         }
     }
 
+    /// <summary>Reads a section, naming it and the file in the error when a value is out of range or malformed.</summary>
+    private static T Section<T>(string source, string path, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or ConfigurationException)
+        {
+            throw new ArgumentException($"{source}: {path}: {e.Message}", e);
+        }
+    }
+
     private static int CheckPort(int port, string source) =>
         port is >= 0 and <= 65535 ? port : throw new ArgumentException($"{source}: faceswap.node.port {port} is not a port");
 
@@ -96,8 +131,12 @@ public sealed record NodeSettings(
     public static List<string> Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 }
 
+/// <summary>The <c>faceswap.placement</c> section: the coordinator's policy and where each node keeps the plan durably.</summary>
+public sealed record PlacementSettings(PlacementPolicy Policy, TimeSpan ConsistencyTimeout, string DurableDir);
+
 /// <summary>The <c>faceswap.edge</c> section: what every stream starts with.</summary>
-public sealed record EdgeDefaults(int BudgetMs, int Parallelism, int Buffer, FailMode FailMode, int JpegQuality, int DetectMaxSide)
+public sealed record EdgeDefaults(int BudgetMs, int Parallelism, int Buffer, FailMode FailMode, int JpegQuality, int DetectMaxSide,
+    AdmissionMode Admission = AdmissionMode.Refuse, TimeSpan AdmissionWait = default)
 {
     public static EdgeDefaults From(Config config, string source) => new(
         config.GetInt("faceswap.edge.budget-ms", 150),
@@ -106,7 +145,10 @@ public sealed record EdgeDefaults(int BudgetMs, int Parallelism, int Buffer, Fai
         Enum.TryParse<FailMode>(config.GetString("faceswap.edge.fail-mode", "blur"), ignoreCase: true, out var mode)
             ? mode : throw new ArgumentException($"{source}: faceswap.edge.fail-mode must be blur, hold or passthrough"),
         config.GetInt("faceswap.edge.jpeg-quality", 90),
-        config.GetInt("faceswap.edge.detect-max-side", 640));
+        config.GetInt("faceswap.edge.detect-max-side", 640),
+        Enum.TryParse<AdmissionMode>(config.GetString("faceswap.edge.admission", "refuse"), ignoreCase: true, out var admission)
+            ? admission : throw new ArgumentException($"{source}: faceswap.edge.admission must be refuse, queue or off"),
+        config.GetTimeSpan("faceswap.edge.admission-wait", TimeSpan.FromSeconds(30)));
 
     public EdgeStreamOptions For(string streamId, StreamSettings swap, double framesPerSecond, int maxPayloadBytes) => new EdgeStreamOptions
     {

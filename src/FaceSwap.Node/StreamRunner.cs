@@ -15,6 +15,7 @@ using FaceSwap.Vision.Marks;
 using FaceSwap.Vision.Video;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using OpenCvSharp;
 
 namespace FaceSwap.Node;
@@ -50,16 +51,34 @@ public static class StreamRunner
         // The largest request must fit remoting's frame, with room for the envelope.
         var options = settings.Edge.For(streamId, new StreamSettings(identity, FramesPerSecond: (float)framesPerSecond), framesPerSecond, settings.MaxFrameSize - 64 * 1024);
         using var audit = new AuditLog(settings.Fsc.AuditDatabase, settings.Fsc.NodeName);
-        // The entities start (and may refuse) before the session does.
+        var coordinator = registry.Get<PlacementCoordinatorKey>();
+        // The farm admits the stream (or refuses it with the reason), then the entities start (and may refuse) before the session does.
         try
         {
+            await FarmAdmission.Admit(coordinator, streamId, framesPerSecond, Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(),
+                settings.Edge.Admission, settings.Edge.AdmissionWait, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("edge"));
             await EdgeStream.Prepare(options, registry.Get<DetectRegion>(), registry.Get<SwapRegion>(), TimeSpan.FromSeconds(30));
         }
         catch (StreamRefusedException e)
         {
+            FarmAdmission.Release(coordinator, streamId);
             audit.Append(settings.Fsc.Actor, AuditKinds.SwapRefused, e.Message, sessionName, identity);
             throw;
         }
+        try
+        {
+            return await Run(system, registry, settings, streamId, source, identity, output, framesPerSecond, models, signer, marks, options, audit, sessionName);
+        }
+        finally
+        {
+            FarmAdmission.Release(coordinator, streamId);
+        }
+    }
+
+    private static async Task<Result> Run(ActorSystem system, ActorRegistry registry, NodeSettings settings, string streamId, string source, string identity,
+        string output, double framesPerSecond, IEnumerable<ModelManifest>? models, ProvenanceSigner signer, OutputMarks marks, EdgeStreamOptions options,
+        AuditLog audit, string sessionName)
+    {
         audit.Append(settings.Fsc.Actor, AuditKinds.SessionStart, $"stream {streamId} from {source} -> {output}; fail mode {options.FailMode}, budget {options.BudgetMs} ms", sessionName, identity);
         if (!settings.Fsc.Label.Enabled)
             audit.Append(settings.Fsc.Actor, AuditKinds.LabelOff, $"visible label turned off in {settings.Fsc.Source}", sessionName, identity);

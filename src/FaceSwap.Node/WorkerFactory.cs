@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FaceSwap.Node;
 
-/// <summary>Opens what a gpu-worker node's entities share: the default pack (hash-checked), the identity store behind the consent registry, and the enhancers on demand.</summary>
+/// <summary>Opens what a gpu-worker node's entities share: the default pack (hash-checked), the identity store behind the consent registry, and the store's enhancers for the coordinator to place.</summary>
 public static class WorkerFactory
 {
     public static WorkerModels Open(NodeSettings settings, ModelStore store, ILogger logger)
@@ -18,9 +18,7 @@ public static class WorkerFactory
         var analyzer = FaceAnalyzer.Open(store, inference, new DetectorOptions(), logger);
         var consent = new ConsentRegistry(settings.Fsc.ConsentDatabase, logger: logger);
         var sources = new ConsentedSourceFaces(new IdentityStore(settings.Fsc.IdentityStore), consent);
-        return new WorkerModels(analyzer, sources, settings.Fsc.NodeName, name => store.Contains(name)
-            ? ModelSession.Open(store, name, inference, logger)
-            : throw new ModelStoreException(store.ManifestPath(name), $"no '{name}' model in the store of worker {settings.Fsc.NodeName}: add it with 'fsc models add FILE.onnx --preset {name}'"),
-            settings.Batching, logger);
+        return new WorkerModels(analyzer, sources, settings.Fsc.NodeName, store, settings.Batching, logger,
+            reopenAnalysis: () => FaceAnalyzer.Open(store, inference, new DetectorOptions(), logger), inference: inference);
     }
 }

@@ -39,7 +39,8 @@ public sealed class EnhanceStageTests(ClusterFixture fixture) : IDisposable
         File.WriteAllBytes(file, graph.Build("test", "1", "generated").ToByteArray());
         var added = PresetChecker.Add(store, PresetChecker.Check(file, ModelPresets.Gfpgan14));
 
-        await using var node = await fixture.Start([.. Roles.All], openEnhancer: name => ModelSession.Open(store, name, new InferenceOptions(), NullLogger.Instance));
+        await using var node = await fixture.Start([.. Roles.All], enhancers: store);
+        await node.Placed(added.Name);
         using var still = StillFrames.Astronaut640x480();
         var outputs = new ConcurrentQueue<EmittedFrame>();
         var handle = EdgeStream.Run(node.System, Source.From(Enumerable.Range(0, 6).Select(_ => still.Clone()).ToList()),

@@ -7,6 +7,7 @@ using FaceSwap.Edge;
 using Mat = OpenCvSharp.Mat;
 using Akka.Hosting;
 using FaceSwap.Cluster;
+using FaceSwap.Cluster.Placement;
 using FaceSwap.Cluster.Worker;
 using FaceSwap.Contracts;
 using FaceSwap.Faces;
@@ -35,7 +36,21 @@ public sealed class TestNode(IHost host, NodeSettings settings, WorkerModels? wo
     public ActorRegistry Registry => Host.Services.GetRequiredService<ActorRegistry>();
     public IActorRef Detect => Registry.Get<DetectRegion>();
     public IActorRef Swap => Registry.Get<SwapRegion>();
+    /// <summary>The placement coordinator's proxy.</summary>
+    public IActorRef Coordinator => Registry.Get<PlacementCoordinatorKey>();
+    /// <summary>This node's cluster address, as the placement plan names nodes.</summary>
+    public string Address => Akka.Cluster.Cluster.Get(System).SelfAddress.ToString();
+    /// <summary>This node's copy of the placement plan.</summary>
+    public PlacementView Placement => PlacementView.For(System);
     private bool _stopped;
+
+    /// <summary>Waits until the plan puts <paramref name="model"/> on this worker and the worker has loaded it.</summary>
+    public async Task Placed(string model, TimeSpan? timeout = null)
+    {
+        var wait = timeout ?? TimeSpan.FromSeconds(30);
+        await Placement.When(plan => plan.NodesOf(model).Contains(Address), wait);
+        await ClusterFixture.Until(() => Worker?.LoadedModels().Contains(model) == true, wait, () => $"{model} not loaded on {Address}");
+    }
 
     /// <summary>A graceful leave, as on SIGTERM: CoordinatedShutdown hands the node's shards over.</summary>
     public async Task Stop()
@@ -78,7 +93,11 @@ public sealed record ThreeNodes(TestNode Seed, TestNode Worker, TestNode Edge) :
 public sealed class ClusterFixture : IDisposable
 {
     public const string Identity = IdentityIds.Average;
-    private const string Hocon = "akka.actor.serialize-messages = on";
+    /// <summary>Local serialization on; DistributedData's durable store off with it, since the replicator's messages to its store are not meant to be serialized.</summary>
+    private const string Hocon = """
+        akka.actor.serialize-messages = on
+        akka.cluster.distributed-data.durable.keys = []
+        """;
     private readonly TestPaths.TempDir _dir = new();
     private readonly ConsentRegistry _consent;
     private readonly IdentityStore _identities;
@@ -135,16 +154,20 @@ public sealed class ClusterFixture : IDisposable
     public FaceAnalyzer OpenAnalyzer() => FaceAnalyzer.Open(_store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance);
 
     /// <summary>Starts a node with <paramref name="roles"/>; the first node of a cluster passes no seeds and seeds itself.</summary>
-    /// <param name="openEnhancer">the worker's enhancer models by name; none: streams asking for one fail</param>
+    /// <param name="enhancers">the worker's enhancer models, for the coordinator to place; none: streams asking for one fail</param>
     /// <param name="serializeLocal">serialize even local messages (off only where Akka's own local events would not survive it)</param>
     /// <param name="batching">the worker's batchers; none: the shipped config's</param>
-    public async Task<TestNode> Start(string[] roles, string? seed = null, Func<string, ModelSession>? openEnhancer = null, bool serializeLocal = true,
-        BatchingOptions? batching = null)
+    /// <param name="configure">changes to the node's settings (a worker's capacity, its unload grace)</param>
+    public async Task<TestNode> Start(string[] roles, string? seed = null, ModelStore? enhancers = null, bool serializeLocal = true,
+        BatchingOptions? batching = null, Func<NodeSettings, NodeSettings>? configure = null)
     {
         var port = TestPorts.Free();
         var settings = NodeSettings.Load() with { Roles = roles, Port = port, Seeds = seed is null ? [] : [seed], PassivateIdleAfter = TimeSpan.FromMinutes(2) };
+        settings = settings with { Placement = settings.Placement with { DurableDir = Path.Combine(_dir.Path, "placement") } };
+        if (configure is not null) settings = configure(settings);
         var worker = roles.Contains(Roles.Worker)
-            ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}", openEnhancer, batching ?? settings.Batching)
+            ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}", enhancers, batching ?? settings.Batching,
+                reopenAnalysis: OpenAnalyzer)
             : null;
         var host = NodeHost.Build(settings, worker, serializeLocal ? Hocon : "", Environment.GetEnvironmentVariable("FSC_TEST_LOG") == "info" ? LogLevel.Information : LogLevel.Warning);
         await host.StartAsync();
@@ -162,6 +185,7 @@ public sealed class ClusterFixture : IDisposable
         ["FSC_CONSENT_DB"] = $"Data Source={Path.Combine(_dir.Path, "consent.db")}",
         ["FSC_AUDIT_DB"] = $"Data Source={Path.Combine(_dir.Path, $"audit-{nodeName}.db")}",
         ["FSC_IDENTITY_STORE"] = Path.Combine(_dir.Path, "identities"),
+        ["FSC_PLACEMENT_DIR"] = Path.Combine(_dir.Path, "placement"),
     };
 
     /// <summary><paramref name="count"/> copies of <paramref name="still"/>, offered at <paramref name="rate"/> frames per second.</summary>

@@ -124,7 +124,8 @@ public sealed record FscSettings(
         return builder.ToString();
     }
 
-    private static string Absolute(string path) => Path.GetFullPath(path, RepositoryPaths.Root);
+    /// <summary>A configured path, relative to the repository root unless absolute.</summary>
+    public static string Absolute(string path) => Path.GetFullPath(path, RepositoryPaths.Root);
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

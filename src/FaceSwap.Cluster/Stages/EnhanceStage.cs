@@ -19,6 +19,7 @@ public sealed class EnhanceStage : StageEntity
     private readonly WorkerModels _models;
     private (string Name, float Blend) _key;
     private FaceEnhancer? _enhancer;
+    private FaceSwap.Inference.Runtime.ModelSession? _model;
 
     public static Props Props(WorkerModels models) => Akka.Actor.Props.Create(() => new EnhanceStage(models)).WithDispatcher(WorkerModels.Dispatcher);
 
@@ -62,9 +63,11 @@ public sealed class EnhanceStage : StageEntity
     private FaceEnhancer Enhancer(StreamSettings settings)
     {
         var key = (settings.Enhancer!, settings.EnhanceBlend);
-        if (_enhancer is not null && key == _key) return _enhancer;
-        _enhancer = new FaceEnhancer(_models.EnhancerModel(settings.Enhancer!), new EnhancerOptions { Blend = settings.EnhanceBlend }.Validate());
+        var model = _models.EnhancerModel(settings.Enhancer!); // a reload is a new session
+        if (_enhancer is not null && key == _key && model == _model) return _enhancer;
+        _enhancer = new FaceEnhancer(model, new EnhancerOptions { Blend = settings.EnhanceBlend }.Validate());
         _key = key;
+        _model = model;
         return _enhancer;
     }
 }

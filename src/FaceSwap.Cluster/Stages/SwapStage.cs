@@ -32,6 +32,7 @@ public sealed class SwapStage : StageEntity
     private StreamSettings? _settings;
     private SourceLease? _source;
     private StreamSwapEngine? _engine;
+    private FaceSwap.Faces.FaceAnalyzer? _analyzer;
     private BatchedLandmarker.StreamFitter? _landmarks;
     private Mat? _canvas;
 
@@ -100,10 +101,11 @@ public sealed class SwapStage : StageEntity
         }
     }
 
-    /// <summary>The stream's engine; rebuilt when its settings change (a new identity, another detection interval).</summary>
+    /// <summary>The stream's engine; rebuilt when its settings change (a new identity, another detection interval) or the models were reloaded.</summary>
     private StreamSwapEngine Engine(StreamSettings settings)
     {
-        if (_engine is not null && settings == _settings) return _engine;
+        var analyzer = _models.Analyzer;
+        if (_engine is not null && settings == _settings && analyzer == _analyzer) return _engine;
         if (settings.Swapper is not null and not "mesh")
             throw new NotSupportedException($"swapper '{settings.Swapper}': workers host the built-in mesh swap; bring-your-own swappers are placed by the coordinator");
         var selection = Enum.Parse<SelectionMode>(settings.Selection, ignoreCase: true);
@@ -120,6 +122,8 @@ public sealed class SwapStage : StageEntity
         if (source != _source) _source?.Dispose();
         _source = source;
         _settings = settings;
+        if (analyzer != _analyzer) _landmarks = null;
+        _analyzer = analyzer;
         _landmarks ??= _models.Landmarks.For(Self.Path.Name);
         _engine = new StreamSwapEngine(_models.Analyzer, source.Face, options, source.Consent, landmarks: _landmarks);
         Log.Info("swap: stream {0} engine for identity {1}, detect every {2}, select {3}, blend {4}", Self.Path.Name, settings.IdentityId, options.DetectEvery, settings.Selection, settings.Blend);

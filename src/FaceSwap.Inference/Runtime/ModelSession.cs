@@ -10,17 +10,20 @@ namespace FaceSwap.Inference.Runtime;
 /// </summary>
 public sealed class ModelSession : IDisposable
 {
-    private ModelSession(ModelManifest manifest, InferenceSession session, ExecutionProvider provider)
+    private ModelSession(ModelManifest manifest, InferenceSession session, ExecutionProvider provider, long bytes)
     {
         Manifest = manifest;
         Session = session;
         Provider = provider;
+        Bytes = bytes;
     }
 
     public ModelManifest Manifest { get; }
     public InferenceSession Session { get; }
     public ExecutionProvider Provider { get; }
     public string Name => Manifest.Name;
+    /// <summary>The model file's size: what the placement coordinator counts as the memory it takes once loaded.</summary>
+    public long Bytes { get; }
 
     public static ModelSession Open(ModelStore store, string name, InferenceOptions options, ILogger logger)
     {
@@ -48,7 +51,7 @@ public sealed class ModelSession : IDisposable
                 if (precision == Precision.Fp16 && provider != ExecutionProvider.TensorRt)
                     logger.LogInformation("{Model}: FP16 is TensorRT's setting; on {Provider} the model runs as exported", name, provider);
                 var session = new InferenceSession(path, sessionOptions);
-                var result = new ModelSession(manifest, session, provider);
+                var result = new ModelSession(manifest, session, provider, new FileInfo(path).Length);
                 if (provider != options.Providers.FirstOrDefault())
                     logger.LogWarning("{Model}: runs on {Provider}, not on the preferred {Preferred}", name, provider, options.Providers.FirstOrDefault());
                 else

@@ -1,0 +1,52 @@
+using Akka.Actor;
+using FaceSwap.Contracts.Placement;
+using FaceSwap.Edge;
+using Microsoft.Extensions.Logging;
+
+namespace FaceSwap.Node;
+
+/// <summary>What a stream does when the farm lacks the capacity for it.</summary>
+public enum AdmissionMode
+{
+    /// <summary>Fail the stream with the coordinator's reason.</summary>
+    Refuse,
+    /// <summary>Ask again every second until admitted or the wait runs out.</summary>
+    Queue,
+    /// <summary>Skip the check (a farm that is never shared).</summary>
+    Off,
+}
+
+/// <summary>An edge asks the placement coordinator before a stream starts, and gives its share back when it ends.</summary>
+public static class FarmAdmission
+{
+    /// <exception cref="StreamRefusedException">refused (after waiting, when queueing): the message is the coordinator's reason</exception>
+    public static async Task<Admission?> Admit(IActorRef coordinator, string streamId, double framesPerSecond, string edge, AdmissionMode mode,
+        TimeSpan wait, ILogger logger, CancellationToken cancel = default)
+    {
+        if (mode == AdmissionMode.Off) return null;
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            Admission answer;
+            try
+            {
+                answer = await coordinator.Ask<Admission>(new AdmitStream(streamId, framesPerSecond, edge), TimeSpan.FromSeconds(10), cancel);
+            }
+            catch (AskTimeoutException e)
+            {
+                throw new StreamRefusedException($"stream {streamId}: the placement coordinator did not answer the admission within 10 s ({e.Message})");
+            }
+            if (answer.Admitted)
+            {
+                logger.LogInformation("stream {Stream} admitted at {Fps:0.#} fps ({Admitted:0.#} of {Capacity:0.#} fps admitted)", streamId, framesPerSecond, answer.AdmittedFps, answer.CapacityFps);
+                return answer;
+            }
+            if (mode == AdmissionMode.Refuse || DateTime.UtcNow >= deadline)
+                throw new StreamRefusedException($"stream {streamId} refused: {answer.Reason}");
+            logger.LogInformation("stream {Stream} queued for capacity: {Reason}", streamId, answer.Reason);
+            await Task.Delay(TimeSpan.FromSeconds(1), cancel);
+        }
+    }
+
+    public static void Release(IActorRef coordinator, string streamId) => coordinator.Tell(new ReleaseStream(streamId));
+}
