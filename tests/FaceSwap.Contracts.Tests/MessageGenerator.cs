@@ -16,6 +16,8 @@ public sealed class MessageGenerator(int seed)
     private static readonly long[] Longs = [0, 1, -1, long.MinValue, long.MaxValue, int.MinValue, uint.MaxValue + 1L];
     private static readonly float[] Floats =
         [0f, -0f, 1f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MinValue, float.MaxValue, float.Epsilon, 1e-38f];
+    private static readonly double[] Doubles =
+        [0d, -0d, 1d, 30d, double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.MinValue, double.MaxValue, double.Epsilon];
     // Code points from several scripts and planes (no lone surrogates: UTF-8 cannot carry them, so they never round-trip).
     private static readonly int[] CodePoints = ['a', 'Z', '0', ' ', '\0', '\n', 'é', 'ß', 'ш', 'ש', '中', 'ﷺ', '\u0301', '\uFEFF', 0x1F600, 0x10FFFF];
 
@@ -52,6 +54,8 @@ public sealed class MessageGenerator(int seed)
             return _random.Next(2) == 0 ? Longs[_random.Next(Longs.Length)] : _random.NextInt64(long.MinValue, long.MaxValue);
         if (type == typeof(float))
             return _random.Next(2) == 0 ? Floats[_random.Next(Floats.Length)] : BitConverter.Int32BitsToSingle(_random.Next(int.MinValue, int.MaxValue));
+        if (type == typeof(double))
+            return _random.Next(2) == 0 ? Doubles[_random.Next(Doubles.Length)] : BitConverter.Int64BitsToDouble(_random.NextInt64(long.MinValue, long.MaxValue));
         if (type == typeof(bool))
             return _random.Next(2) == 0;
         if (type == typeof(byte[]))

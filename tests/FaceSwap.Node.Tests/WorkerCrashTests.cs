@@ -119,7 +119,7 @@ public sealed class WorkerCrashTests(ClusterFixture fixture, ITestOutputHelper o
             handle.Capture.Shutdown();
             await handle.Completion.WaitAsync(TimeSpan.FromSeconds(30));
             lock (emitted) foreach (var e in emitted) e.Image?.Dispose();
-            if (victim is not null) output.WriteLine($"killed worker's log:\n{victim.Log}");
+            if (victim is not null) output.WriteLine($"killed worker's log:\n{victim.Log}\nthe other worker's log:\n{(victim == a ? b : a).Log}");
         }
     }
 
