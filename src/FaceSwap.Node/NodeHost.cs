@@ -35,9 +35,14 @@ public static class NodeHost
         return builder.Build();
     }
 
-    /// <summary>This node's own durable-store folder (two nodes may not share one); a node on any free port gets a fresh one.</summary>
-    private static string DurableDir(NodeSettings settings) =>
-        Path.Combine(settings.Placement.DurableDir, settings.Port > 0 ? $"{settings.SystemName}-{settings.Port}" : $"{settings.SystemName}-{Guid.NewGuid():N}");
+    /// <summary>
+    /// Where this node keeps the placement plan on disk: a folder of its own (two nodes may not share one), named by its
+    /// port, so the node restarted on that port resumes it. A node on any free port is never that node again: it keeps
+    /// nothing on disk (the other nodes' replicas still outlive it).
+    /// </summary>
+    private static string DurableStore(NodeSettings settings) => settings.Port > 0
+        ? $"akka.cluster.distributed-data.durable.file.dir = \"{Path.Combine(settings.Placement.DurableDir, $"{settings.SystemName}-{settings.Port}").Replace("\\", "/")}\""
+        : "akka.cluster.distributed-data.durable.keys = []";
 
     private static void Configure(AkkaConfigurationBuilder akka, NodeSettings settings, WorkerModels? worker, string extraHocon)
     {
@@ -46,7 +51,7 @@ public static class NodeHost
             {{FaceSwapSerializer.HoconBinding}}
             akka.remote.dot-netty.tcp.maximum-frame-size = {{settings.MaxFrameSize}}b
             akka.cluster.sharding.passivate-idle-entity-after = {{(int)settings.PassivateIdleAfter.TotalSeconds}}s
-            akka.cluster.distributed-data.durable.file.dir = "{{DurableDir(settings).Replace("\\", "/")}}"
+            {{DurableStore(settings)}}
             """, HoconAddMode.Prepend);
         // The faceswap tree (the stage dispatcher among it) from the same files fsc reads.
         akka.AddHocon(settings.Config, HoconAddMode.Append);
@@ -89,10 +94,12 @@ public static class NodeHost
                 var sharding = ClusterSharding.Get(system);
                 var shards = ClusterShardingSettings.Create(system).WithRole(Roles.Worker).WithRememberEntities(false);
                 var view = PlacementView.For(system);
-                var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                var self = cluster.SelfAddress;
+                bool Reachable(Address node) => cluster.State.Unreachable.All(m => m.Address != node);
                 // A stage's shards go where the plan put its model: detect and swap need face-analysis, enhance the enhancer its shard names.
                 IShardAllocationStrategy Placed(Func<string, string> modelOf) =>
-                    new PlacementAllocationStrategy(() => view.Plan, modelOf, self, system.Log);
+                    new PlacementAllocationStrategy(() => view.Plan, modelOf, self, system.Log, isReachable: Reachable);
                 var enhance = sharding.Start(Regions.Enhance, _ => EnhanceStage.Props(worker!), shards, enhanceExtractor,
                     Placed(EnhanceShardExtractor.ModelOf), PoisonPill.Instance);
                 var detect = sharding.Start(Regions.Detect, _ => DetectStage.Props(worker!), shards, extractor,

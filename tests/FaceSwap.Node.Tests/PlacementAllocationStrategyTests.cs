@@ -229,6 +229,32 @@ public sealed class PlacementAllocationStrategyTests
     }
 
     /// <summary>The shard regions and what each holds, by node.</summary>
+    [Fact]
+    public async Task While_a_node_is_unreachable_its_shards_stay_put_and_new_shards_pass_it_over()
+    {
+        var plan = Plan((FaceAnalysis, [A, B]));
+        var unreachable = new HashSet<string>();
+        var strategy = new PlacementAllocationStrategy(() => plan, _ => FaceAnalysis, Self, isReachable: node => !unreachable.Contains(node.ToString()));
+        var farm = new Farm("detect", A, B);
+        for (var n = 0; n < 10; n++)
+            await farm.Allocate(strategy, n.ToString());
+        Assert.True(farm.Count(B) > 0);
+
+        // B stops answering heartbeats, and the coordinator re-plans without it: its shards are misplaced now, but a
+        // hand-off to B would wait for an answer that cannot come.
+        unreachable.Add(B);
+        plan = Plan((FaceAnalysis, [A]));
+        Assert.Empty(await strategy.Rebalance(farm.Current, ImmutableHashSet<string>.Empty));
+        plan = Plan((FaceAnalysis, [A, B]));
+        for (var n = 10; n < 20; n++)
+            Assert.Equal(A, await farm.Allocate(strategy, n.ToString()));
+
+        // B is reachable again and the plan still leaves it out: now its shards move.
+        unreachable.Clear();
+        plan = Plan((FaceAnalysis, [A]));
+        Assert.Equal(farm.ShardsOn(B).ToHashSet(), (await strategy.Rebalance(farm.Current, ImmutableHashSet<string>.Empty)).ToHashSet());
+    }
+
     private sealed class Farm
     {
         private readonly string _type;

@@ -25,6 +25,7 @@ public sealed class PlacementAllocationStrategy : IShardAllocationStrategy
     private readonly Func<PlacementPlan> _plan;
     private readonly Func<string, string?> _modelOf;
     private readonly Func<IActorRef, Address> _nodeOf;
+    private readonly Func<Address, bool> _isReachable;
     private readonly ILoggingAdapter? _log;
     private readonly int _maxMovesPerRound;
     private readonly int _loadSlack;
@@ -42,8 +43,10 @@ public sealed class PlacementAllocationStrategy : IShardAllocationStrategy
     /// differ (streams starting at once) at a spread of up to four shards over three nodes.
     /// </param>
     /// <param name="nodeOf">The node a region runs on; defaults to its path's address.</param>
+    /// <param name="isReachable">Whether the failure detector reaches a node now; defaults to every node.</param>
     public PlacementAllocationStrategy(Func<PlacementPlan> plan, Func<string, string?> modelOf, Address selfAddress,
-        ILoggingAdapter? log = null, int maxMovesPerRound = 3, int loadSlack = 0, Func<IActorRef, Address>? nodeOf = null)
+        ILoggingAdapter? log = null, int maxMovesPerRound = 3, int loadSlack = 0, Func<IActorRef, Address>? nodeOf = null,
+        Func<Address, bool>? isReachable = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(modelOf);
@@ -56,6 +59,7 @@ public sealed class PlacementAllocationStrategy : IShardAllocationStrategy
         _maxMovesPerRound = maxMovesPerRound;
         _loadSlack = loadSlack;
         _nodeOf = nodeOf ?? (region => region.Path.Address.HasLocalScope ? selfAddress : region.Path.Address);
+        _isReachable = isReachable ?? (_ => true);
     }
 
     public Task<IActorRef> AllocateShard(IActorRef requester, string shardId,
@@ -67,6 +71,9 @@ public sealed class PlacementAllocationStrategy : IShardAllocationStrategy
         var model = _modelOf(shardId);
         var regions = Regions(currentShardAllocations);
         var eligible = Eligible(model, regions, _plan());
+        // A region the failure detector cannot reach would take the shard and never answer: pass it over while others can.
+        if (eligible.Any(r => r.Reachable) && eligible.Any(r => !r.Reachable))
+            eligible = [.. eligible.Where(r => r.Reachable)];
         if (eligible.Count == 0)
         {
             // Never fail allocation: the entity runs somewhere and answers each frame that the model is not loaded.
@@ -89,6 +96,11 @@ public sealed class PlacementAllocationStrategy : IShardAllocationStrategy
     {
         var plan = _plan();
         var regions = Regions(currentShardAllocations);
+        // While a member is unreachable nothing moves: a hand-off waits for every region's answer, and the unreachable
+        // one's never comes (the shard would stay homeless until the hand-off timeout). Once it is downed, sharding
+        // re-homes its shards itself.
+        if (regions.Any(r => !r.Reachable))
+            return Task.FromResult<IImmutableSet<string>>(ImmutableHashSet<string>.Empty);
         var moves = ImmutableHashSet.CreateBuilder<string>();
         var misplacedCount = 0;
         var evenedCount = 0;
@@ -215,8 +227,8 @@ public sealed class PlacementAllocationStrategy : IShardAllocationStrategy
     }
 
     private List<Region> Regions(IImmutableDictionary<IActorRef, IImmutableList<string>> allocations) =>
-        allocations.Keys.Select(r => new Region(r, _nodeOf(r).ToString())).OrderBy(r => r.Node, StringComparer.Ordinal)
+        allocations.Keys.Select(r => (Ref: r, Node: _nodeOf(r))).Select(r => new Region(r.Ref, r.Node.ToString(), _isReachable(r.Node))).OrderBy(r => r.Node, StringComparer.Ordinal)
             .ThenBy(r => r.Ref.Path.ToString(), StringComparer.Ordinal).ToList();
 
-    private sealed record Region(IActorRef Ref, string Node);
+    private sealed record Region(IActorRef Ref, string Node, bool Reachable);
 }
