@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up what is missing, builds, converts the default pack, runs every test suite.
 # FSC_FULL=1 runs the slow suites in full (browser, failover, soak, fuzz) where CI runs them short.
+# Then `bench/run --quick` checks that every benchmark campaign still runs (FSC_SKIP_BENCH=1 skips it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,5 +27,15 @@ echo "tests: ${passed:-0} passed, ${failed:-0} failed"
 if [ "${passed:-0}" -eq 0 ] && [ "$status" -eq 0 ]; then
   echo "test: no test ran" >&2
   exit 1
+fi
+# The benchmark suite, cut short: every campaign still runs and fills its block of BENCHMARKS.md (into a copy).
+if [ "$status" -eq 0 ] && [ "${FSC_SKIP_BENCH:-0}" != 1 ]; then
+  if bash bench/run --quick > "$root/.cache/bench-quick.log" 2>&1; then
+    echo "bench: quick run ok ($(tail -1 "$root/.cache/bench-quick.log"))"
+  else
+    tail -40 "$root/.cache/bench-quick.log"
+    echo "bench: quick run failed (whole log: .cache/bench-quick.log)" >&2
+    status=1
+  fi
 fi
 exit "$status"

@@ -85,18 +85,19 @@ public static class BatchingCampaign
             Console.WriteLine($"  {name} done: {runs[^1].Fps:F1} fps");
         }
 
+        var markdown = BenchReport.Table(["mode", "frames per second (all streams)", "latency p50", "latency p99", "CPU-ms per frame", "FaceMesh mean batch", "held past the delay", "expired"],
+                runs.Select(r =>
+                {
+                    var mesh = r.Batching.Single(b => b.Model == Landmarker.ModelName);
+                    return BenchReport.Cells($"{r.Name}", $"{r.Fps:F1}", $"{r.P(50):F1} ms", $"{r.P(99):F1} ms", $"{r.Cpu.TotalMilliseconds / r.Frames:F1}", $"{mesh.MeanBatch:F2}",
+                        $"{mesh.HeldLate} of {mesh.Requests} (max {mesh.MaxHeldMs:F1} ms)", $"{mesh.Expired}");
+                }), "lrrrrrrr")
+            + "\n" + string.Join("\n", runs.SelectMany(r => r.Batching.Select(b =>
+                $"- {r.Name}: {b}; sizes {string.Join(" ", b.BatchSizes.Select((n, size) => (n, size)).Where(x => x.n > 0).Select(x => $"{x.size}:{x.n}"))}")))
+            + string.Create(CultureInfo.InvariantCulture, $"\n- throughput on ÷ off: {runs[1].Fps / runs[0].Fps:F2}");
         Console.WriteLine();
-        Console.WriteLine("| mode | frames per second (all streams) | latency p50 | latency p99 | CPU-ms per frame | FaceMesh mean batch | held past the delay | expired |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var r in runs)
-        {
-            var mesh = r.Batching.Single(b => b.Model == Landmarker.ModelName);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Name} | {r.Fps:F1} | {r.P(50):F1} ms | {r.P(99):F1} ms | {r.Cpu.TotalMilliseconds / r.Frames:F1} | {mesh.MeanBatch:F2} | {mesh.HeldLate} of {mesh.Requests} (max {mesh.MaxHeldMs:F1} ms) | {mesh.Expired} |"));
-        }
-        foreach (var r in runs)
-            foreach (var b in r.Batching) Console.WriteLine($"  {r.Name}: {b}; sizes {string.Join(" ", b.BatchSizes.Select((n, size) => (n, size)).Where(x => x.n > 0).Select(x => $"{x.size}:{x.n}"))}");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"throughput on ÷ off: {runs[1].Fps / runs[0].Fps:F2}"));
+        Console.WriteLine(markdown);
+        BenchReport.Fragment("batching", BenchReport.Command("batching", "--frames", count.ToString(CultureInfo.InvariantCulture), "--streams", streamCount.ToString(CultureInfo.InvariantCulture)), markdown);
         foreach (var f in clip) f.Dispose();
         foreach (var f in faces.Values) f.Dispose();
         return 0;

@@ -62,18 +62,20 @@ public static class ClassicLoopCampaign
             }
         average.Dispose();
 
-        Console.WriteLine();
-        Console.WriteLine("| pipeline | camera | frames shown per second | swapped per second | latency p50 | latency p99 | max |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var r in results)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Name} | {r.CameraFps} fps | {r.ShownFps:F1} | {r.SwappedFps:F1} | {r.P(50):F1} ms | {r.P(99):F1} ms | {r.Latency.GetMaxValue() / 1000.0:F1} ms |"));
+        var table = BenchReport.Table(["pipeline", "camera", "frames shown per second", "swapped per second", "latency p50", "latency p99", "max"],
+            results.Select(r => BenchReport.Cells($"{r.Name}", $"{r.CameraFps} fps", $"{r.ShownFps:F1}", $"{r.SwappedFps:F1}", $"{r.P(50):F1} ms", $"{r.P(99):F1} ms",
+                $"{r.Latency.GetMaxValue() / 1000.0:F1} ms")), "lrrrrrr");
+        var ratios = new List<string>();
         for (var i = 0; i + 1 < results.Count; i += 2)
         {
             var (classic, ours) = (results[i], results[i + 1]);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"at {classic.CameraFps} fps: ours ÷ classic swapped fps {ours.SwappedFps / classic.SwappedFps:F2}; classic ÷ ours latency p50 {classic.P(50) / ours.P(50):F2}, p99 {classic.P(99) / ours.P(99):F2}"));
+            ratios.Add(string.Create(CultureInfo.InvariantCulture,
+                $"- at {classic.CameraFps} fps: ours ÷ classic swapped fps {ours.SwappedFps / classic.SwappedFps:F2}; ours ÷ classic latency p50 {ours.P(50) / classic.P(50):F2}, p99 {ours.P(99) / classic.P(99):F2}"));
         }
+        var markdown = table + "\n" + string.Join("\n", ratios);
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        BenchReport.Fragment("classic", BenchReport.Command("classic", "--seconds", seconds.ToString(CultureInfo.InvariantCulture)), markdown);
         return 0;
     }
 

@@ -123,16 +123,15 @@ public static class ClusterCostCampaign
         var pipelined = await ThroughCluster("cluster, 2 in flight", edge, detect, swap, frames, parallelism: 2);
         await cluster.DisposeAsync();
 
+        var markdown = BenchReport.Table(["mode", "fps", "latency p50", "latency p99", "CPU-ms per frame (all nodes)"],
+                [.. new[] { inProcess, sequential.Mode, pipelined.Mode }.Select(m => BenchReport.Cells($"{m.Name}", $"{m.Fps:F1}", $"{m.P(50):F1} ms", $"{m.P(99):F1} ms", $"{m.CpuMsPerFrame:F1}"))], "lrrrr")
+            + "\n" + string.Create(CultureInfo.InvariantCulture,
+                $"The cluster adds {sequential.Mode.P(50) - inProcess.P(50):F1} ms latency (p50) and {sequential.Mode.CpuMsPerFrame - inProcess.CpuMsPerFrame:F1} CPU-ms per frame; " +
+                $"throughput ratio cluster ÷ in-process: {sequential.Mode.Fps / inProcess.Fps:F2} one at a time, {pipelined.Mode.Fps / inProcess.Fps:F2} pipelined. ")
+            + Wire(sequential.Stats) + ".";
         Console.WriteLine();
-        Console.WriteLine("| mode | fps | latency p50 | latency p99 | CPU-ms per frame (all nodes) |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var m in new[] { inProcess, sequential.Mode, pipelined.Mode })
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {m.Name} | {m.Fps:F1} | {m.P(50):F1} ms | {m.P(99):F1} ms | {m.CpuMsPerFrame:F1} |"));
-        Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"cluster adds {sequential.Mode.P(50) - inProcess.P(50):F1} ms latency (p50) and {sequential.Mode.CpuMsPerFrame - inProcess.CpuMsPerFrame:F1} CPU-ms per frame; " +
-            $"throughput ratio cluster ÷ in-process: {sequential.Mode.Fps / inProcess.Fps:F2} one at a time, {pipelined.Mode.Fps / inProcess.Fps:F2} pipelined"));
-        PrintWire(sequential.Stats);
+        Console.WriteLine(markdown);
+        BenchReport.Fragment("cluster", BenchReport.Command("cluster", "--frames", frames.Count.ToString(CultureInfo.InvariantCulture)), markdown);
         return 0;
     }
 
@@ -195,17 +194,17 @@ public static class ClusterCostCampaign
             await worker.Stop(TimeSpan.FromSeconds(30));
             await host1.StopAsync();
 
+            var rows = new List<string[]>
+            {
+                BenchReport.Cells($"{inProcess.Name}, core {last} only", $"{inProcess.Fps:F1}", $"{inProcess.P(50):F1} ms", $"{inProcess.P(99):F1} ms", $"–", $"–", $"{inProcess.CpuMsPerFrame:F1}"),
+            };
+            rows.AddRange(new[] { sequential.Mode, pipelined.Mode }.Select(m => BenchReport.Cells($"{m.Name}, worker on core {last}", $"{m.Fps:F1}", $"{m.P(50):F1} ms",
+                $"{m.P(99):F1} ms", $"{m.CpuMsPerFrame:F1}", $"{m.WorkerCpuMsPerFrame:F1}", $"{m.TotalCpuMsPerFrame:F1}")));
+            var markdown = BenchReport.Table(["mode", "fps", "latency p50", "latency p99", "CPU-ms per frame: seed+edge", "worker", "total"], rows, "lrrrrrr")
+                + "\n" + string.Join("\n", Targets(inProcess, sequential, pipelined.Mode, codec, idle).Select(l => "- " + l)) + "\n- " + Wire(sequential.Stats);
             Console.WriteLine();
-            Console.WriteLine("| mode | fps | latency p50 | latency p99 | CPU-ms per frame: seed+edge | worker | total |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {inProcess.Name}, core {last} only | {inProcess.Fps:F1} | {inProcess.P(50):F1} ms | {inProcess.P(99):F1} ms | – | – | {inProcess.CpuMsPerFrame:F1} |"));
-            foreach (var m in new[] { sequential.Mode, pipelined.Mode })
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {m.Name}, worker on core {last} | {m.Fps:F1} | {m.P(50):F1} ms | {m.P(99):F1} ms | {m.CpuMsPerFrame:F1} | {m.WorkerCpuMsPerFrame:F1} | {m.TotalCpuMsPerFrame:F1} |"));
-            Console.WriteLine();
-            Targets(inProcess, sequential, pipelined.Mode, codec, idle);
-            PrintWire(sequential.Stats);
+            Console.WriteLine(markdown);
+            BenchReport.Fragment("cluster-pinned", BenchReport.Command("cluster", "--frames", frames.Count.ToString(CultureInfo.InvariantCulture), "--pin"), markdown);
             return 0;
         }
         finally
@@ -218,48 +217,50 @@ public static class ClusterCostCampaign
     private sealed record Idle(double Edge, double Worker);
 
     /// <summary>Issue 9's targets, each with its figure and "met" or by how much it was missed; the lines after say where the time went.</summary>
-    private static void Targets(Mode inProcess, (Mode Mode, StreamStats Stats) sequential, Mode pipelined, WireCodecCost.Result codec, Idle idle)
+    private static List<string> Targets(Mode inProcess, (Mode Mode, StreamStats Stats) sequential, Mode pipelined, WireCodecCost.Result codec, Idle idle)
     {
+        var lines = new List<string>();
         const int hops = 2; // a tracked frame: edge → worker, worker → edge
         var stats = sequential.Stats;
         var edgeEncode = stats.Latency.GetValueOrDefault(EdgeStages.Encode)?.P50 ?? 0;
         var codecMs = edgeEncode + WireCodecCost.Result.P50(codec.WorkerAndEdge);
         var added = sequential.Mode.P(50) - inProcess.P(50);
         var target = codecMs + hops * 1.0;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"codec per tracked frame (p50, these frames, this run): edge region JPEG {edgeEncode:F2} ms per request (its ledger; {WireCodecCost.Result.P50(codec.EdgeEncode):F2} ms replayed), " +
             $"worker region decode {WireCodecCost.Result.P50(codec.WorkerDecode):F2} ms, worker patch JPEG q{SwapStage.PatchQuality} + mask PNG {WireCodecCost.Result.P50(codec.WorkerEncode):F2} ms, " +
             $"edge patch + mask decode {WireCodecCost.Result.P50(codec.EdgeDecode):F2} ms; codec {codecMs:F2} ms " +
             $"(edge encode + {WireCodecCost.Result.P50(codec.WorkerAndEdge):F2} ms the rest, per frame; {codec.CropBytes / 1024:F1} KiB regions, {codec.PatchBytes / 1024:F1} KiB patch + mask)"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"target added latency p50 ≤ codec + 1 ms × {hops} hops = {target:F2} ms: added {added:F2} ms ({sequential.Mode.P(50):F2} through the cluster, 1 in flight, − {inProcess.P(50):F2} in process): {Verdict(added, target, "ms")}"));
         // Where the added time goes, from the p50s (they do not add up exactly; the rest is what no stage timed).
         var workerSwap = stats.Latency.GetValueOrDefault(EdgeStages.WorkerSwap)?.P50 ?? 0;
         var composite = stats.Latency.GetValueOrDefault(EdgeStages.Composite)?.P50 ?? 0;
         var swapRoundTrip = stats.Latency.GetValueOrDefault(EdgeStages.Swap)?.P50 ?? 0;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"  where it goes (p50s): the worker's own time per swap request {workerSwap:F2} ms (decode, swap on its canvas, patch diff and encode) against {inProcess.P(50):F2} ms per in-process frame ({workerSwap - inProcess.P(50):+0.00;-0.00} ms); " +
             $"edge encode {edgeEncode:F2} ms; edge composite (patch decode, paste) {composite:F2} ms; swap round trip {swapRoundTrip:F2} ms, so {swapRoundTrip - workerSwap:F2} ms of serialization, transport and scheduling over the {hops} hops; " +
             $"unaccounted {added - (workerSwap - inProcess.P(50)) - edgeEncode - composite - (swapRoundTrip - workerSwap):F2} ms"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"target throughput ratio cluster ÷ in-process (the engine on one core) ≥ 0.90: 1 in flight {sequential.Mode.Fps / inProcess.Fps:F2} ({Verdict(0.9, sequential.Mode.Fps / inProcess.Fps, "")}), " +
             $"2 in flight {pipelined.Fps / inProcess.Fps:F2} ({Verdict(0.9, pipelined.Fps / inProcess.Fps, "")})"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"cluster adds {sequential.Mode.TotalCpuMsPerFrame - inProcess.CpuMsPerFrame:F1} CPU-ms per frame one at a time ({pipelined.TotalCpuMsPerFrame - inProcess.CpuMsPerFrame:F1} pipelined): " +
             $"the worker process {sequential.Mode.WorkerCpuMsPerFrame:F1} against the engine's {inProcess.CpuMsPerFrame:F1}, seed+edge process {sequential.Mode.CpuMsPerFrame:F1}; " +
             $"of these, the upkeep with no stream (1 in flight's frame time × idle share) is {idle.Worker * 1000 / sequential.Mode.Fps:F1} in the worker and {idle.Edge * 1000 / sequential.Mode.Fps:F1} in seed+edge"));
+        return lines;
     }
 
     /// <summary>"met", or "missed by" how far <paramref name="value"/> is above <paramref name="limit"/>.</summary>
     private static string Verdict(double value, double limit, string unit) =>
         value <= limit ? "met" : string.Create(CultureInfo.InvariantCulture, $"missed by {value - limit:F2}{(unit.Length > 0 ? " " + unit : "")}");
 
-    private static void PrintWire(StreamStats stats)
+    private static string Wire(StreamStats stats)
     {
         var codec = stats.Latency.GetValueOrDefault(EdgeStages.Encode);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        return string.Create(CultureInfo.InvariantCulture,
             $"edge JPEG encode p50 {codec?.P50 ?? 0:F2} ms per request; worker's own time p50: swap {stats.Latency[EdgeStages.WorkerSwap].P50:F1} ms, detect {stats.Latency[EdgeStages.WorkerDetect].P50:F1} ms; " +
-            $"wire per frame: {string.Join(", ", stats.Bytes.Select(b => $"{b.Key} {b.Value.SentPerRequest / 1024:F1} KiB out, {b.Value.ReceivedPerRequest / 1024:F1} KiB back"))}"));
+            $"wire per frame: {string.Join(", ", stats.Bytes.Select(b => $"{b.Key} {b.Value.SentPerRequest / 1024:F1} KiB out, {b.Value.ReceivedPerRequest / 1024:F1} KiB back"))}");
     }
 
     /// <summary>Waits until this node sees a gpu-worker Up: before that its shard proxies have nowhere to send a frame.</summary>

@@ -25,7 +25,7 @@ public static class OverloadCurve
 
     public static int Run(string[] args)
     {
-        var (seconds, plot) = (15, Path.Combine(RepositoryPaths.Root, "docs", "overload-curve.png"));
+        var (seconds, plot) = (15, BenchReport.PlotPath("overload-curve.png"));
         for (var i = 0; i < args.Length; i += 2)
         {
             var value = i + 1 < args.Length ? args[i + 1] : "";
@@ -85,12 +85,14 @@ public static class OverloadCurve
         foreach (var f in frames) f.Dispose();
         average.Dispose();
 
+        var markdown = string.Create(CultureInfo.InvariantCulture,
+            $"Capacity first: {capacity:F1} fps as a closed loop with two frames in flight (nothing dropped); then one stream offered the demo clip at 1× to 4× that rate for {seconds} s each, budget {budget} ms, keep-latest buffer of 1 frame.\n\n")
+            + BenchReport.Table(["offered", "offered fps", "swapped fps", "fail-mode fps", "dropped", "latency p50", "latency p99", "max"],
+                levels.Select(l => BenchReport.Cells($"{l.Multiple:0}× capacity", $"{l.Offered:F1}", $"{l.Served:F1}", $"{l.FailMode:F1}", $"{l.Dropped}",
+                    $"{l.P50:F1} ms", $"{l.P99:F1} ms", $"{l.Max:F1} ms")));
         Console.WriteLine();
-        Console.WriteLine("| offered | offered fps | swapped fps | fail-mode fps | dropped | latency p50 | latency p99 | max |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var l in levels)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {l.Multiple:0}× capacity | {l.Offered:F1} | {l.Served:F1} | {l.FailMode:F1} | {l.Dropped} | {l.P50:F1} ms | {l.P99:F1} ms | {l.Max:F1} ms |"));
+        Console.WriteLine(markdown);
+        BenchReport.Fragment("overload", BenchReport.Command("overload", "--seconds", seconds.ToString(CultureInfo.InvariantCulture)), markdown);
         Draw(plot, levels, capacity, budget);
         Console.WriteLine($"plot: {plot}");
         return 0;

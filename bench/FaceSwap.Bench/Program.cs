@@ -11,6 +11,14 @@ if (args is ["batching", .. var batchingArgs]) return BatchingCampaign.Run(batch
 if (args is ["overload", .. var overloadArgs]) return OverloadCurve.Run(overloadArgs);
 // "classic" runs the popular tools' single loop against ours on the same camera frames.
 if (args is ["classic", .. var classicArgs]) return ClassicLoopCampaign.Run(classicArgs);
+// "stages" measures each stage of a frame on one core: CPU time (p50/p99) and bytes allocated per frame.
+if (args is ["stages", .. var stageArgs]) return StageCostCampaign.Run(stageArgs);
+// "startup" measures each role's time from start to ready, and its RSS at idle and under load.
+if (args is ["startup", .. var startupArgs]) return StartupCampaign.Run(startupArgs);
+// "scaleout" measures served fps with 1, 2 and 4 worker processes, per core.
+if (args is ["scaleout", .. var scaleArgs]) return ScaleOutCampaign.Run(scaleArgs);
+// "report" splices the campaigns' fragments into BENCHMARKS.md.
+if (args is ["report", .. var reportArgs]) return BenchReport.Run(reportArgs);
 // "cluster-worker" is the worker process "cluster --pin" starts on its own core; not for people to run.
 if (args is [ClusterWorkerProcess.Command, .. var workerArgs]) return ClusterWorkerProcess.RunChild(workerArgs);
 BenchmarkSwitcher.FromAssembly(typeof(WatermarkCampaign).Assembly).Run(args);
