@@ -80,25 +80,36 @@ public sealed class BenchCluster : IAsyncDisposable
 
     /// <summary>
     /// One stream as a closed loop: <see cref="EdgeStreamOptions.Parallelism"/> frames enter at first, then one as each
-    /// leaves, so none waits in the keep-latest buffer or is dropped there, and each one's latency is its own cost.
+    /// leaves (emitted or dropped: a frame dropped late must free its slot too, or the loop runs on with fewer in
+    /// flight), so none waits in the keep-latest buffer and each one's latency is its own cost.
     /// <paramref name="emitted"/> gets each frame out (and disposes of nothing: the loop does).
     /// </summary>
     public static EdgeStreamHandle ClosedLoop(ActorSystem edge, EdgeStreamOptions options, IActorRef detect, IActorRef swap, IReadOnlyList<Mat> frames, Action<EmittedFrame> emitted)
     {
         var (queue, source) = Source.Queue<Mat>(options.Parallelism + 1, OverflowStrategy.Backpressure).PreMaterialize(edge.Materializer());
+        var feeding = new Lock();
         var next = 0;
+        EdgeStreamHandle? handle = null;
         void Feed()
         {
-            if (next < frames.Count) queue.OfferAsync(frames[next++].Clone());
-            if (next == frames.Count) { next++; queue.Complete(); }
+            lock (feeding)
+                while (next <= frames.Count && handle is not null && next - handle.Ledger.Settled < options.Parallelism)
+                {
+                    if (next < frames.Count) queue.OfferAsync(frames[next].Clone());
+                    else queue.Complete();
+                    next++;
+                }
         }
-        var handle = EdgeStream.Run(edge, source, options, detect, swap, Sink.ForEach<EmittedFrame>(f =>
+        handle = EdgeStream.Run(edge, source, options, detect, swap, Sink.ForEach<EmittedFrame>(f =>
         {
             emitted(f);
             f.Dispose();
             Feed();
         }), marks: null);
-        for (var i = 0; i < options.Parallelism; i++) Feed();
+        // Drops settle no emitted frame: a timer notices their freed slots.
+        var refill = new Timer(_ => Feed(), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(5));
+        handle.Completion.ContinueWith(_ => refill.Dispose(), TaskScheduler.Default);
+        Feed();
         return handle;
     }
 

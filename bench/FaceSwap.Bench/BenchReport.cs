@@ -50,6 +50,27 @@ public static partial class BenchReport
         return text.ToString();
     }
 
+    /// <summary>
+    /// Records a target an issue states next to its measured value: the campaign's rows go to
+    /// <c>targets-CAMPAIGN.md</c>, and <c>report</c> gathers every campaign's rows into the <c>targets</c> block.
+    /// </summary>
+    public static void Targets(string campaign, params (string Issue, string Target, string Measured, bool Met)[] targets)
+    {
+        Directory.CreateDirectory(FragmentDir);
+        File.WriteAllLines(Path.Combine(FragmentDir, $"targets-{campaign}.md"),
+            targets.Select(t => $"| {t.Issue} | {t.Target} | {t.Measured} | {(t.Met ? "met" : "**missed**")} | `{campaign}` |"));
+    }
+
+    /// <summary>The targets block: every campaign's target rows, or null when no campaign recorded one.</summary>
+    private static string? TargetsTable(string fragments)
+    {
+        var rows = Directory.Exists(fragments)
+            ? Directory.GetFiles(fragments, "targets-*.md").Order(StringComparer.Ordinal).SelectMany(File.ReadAllLines).ToList()
+            : [];
+        if (rows.Count == 0) return null;
+        return "| issue | target | measured | | campaign |\n|---|---|---|---|---|\n" + string.Join("\n", rows);
+    }
+
     [GeneratedRegex(@"<!-- bench:(?<name>[a-z0-9-]+) -->\n(?<body>.*?)<!-- /bench:\k<name> -->", RegexOptions.Singleline)]
     private static partial Regex Block();
 
@@ -67,6 +88,8 @@ public static partial class BenchReport
         {
             var name = m.Groups["name"].Value;
             var file = Path.Combine(fragments, name + ".md");
+            if (name == "targets" && TargetsTable(fragments) is { } targets)
+                return $"<!-- bench:{name} -->\n{targets}\n<!-- /bench:{name} -->";
             if (!File.Exists(file))
             {
                 missing.Add(name);

@@ -241,6 +241,10 @@ public static class ClusterCostCampaign
             $"  where it goes (p50s): the worker's own time per swap request {workerSwap:F2} ms (decode, swap on its canvas, patch diff and encode) against {inProcess.P(50):F2} ms per in-process frame ({workerSwap - inProcess.P(50):+0.00;-0.00} ms); " +
             $"edge encode {edgeEncode:F2} ms; edge composite (patch decode, paste) {composite:F2} ms; swap round trip {swapRoundTrip:F2} ms, so {swapRoundTrip - workerSwap:F2} ms of serialization, transport and scheduling over the {hops} hops; " +
             $"unaccounted {added - (workerSwap - inProcess.P(50)) - edgeEncode - composite - (swapRoundTrip - workerSwap):F2} ms"));
+        BenchReport.Targets("cluster-pinned",
+            ("9", "added end-to-end latency p50 ≤ codec + 1 ms per hop (2 hops)", string.Create(CultureInfo.InvariantCulture, $"{added:F2} ms against {target:F2} ms"), added <= target),
+            ("9", "throughput cluster ÷ in process ≥ 0.90, worker on its own core", string.Create(CultureInfo.InvariantCulture,
+                $"{sequential.Mode.Fps / inProcess.Fps:F2} (1 in flight), {pipelined.Fps / inProcess.Fps:F2} (2 in flight)"), Math.Max(sequential.Mode.Fps, pipelined.Fps) / inProcess.Fps >= 0.9));
         lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"target throughput ratio cluster ÷ in-process (the engine on one core) ≥ 0.90: 1 in flight {sequential.Mode.Fps / inProcess.Fps:F2} ({Verdict(0.9, sequential.Mode.Fps / inProcess.Fps, "")}), " +
             $"2 in flight {pipelined.Fps / inProcess.Fps:F2} ({Verdict(0.9, pipelined.Fps / inProcess.Fps, "")})"));

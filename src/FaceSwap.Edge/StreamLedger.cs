@@ -46,11 +46,14 @@ public sealed class StreamLedger(string streamId)
     private readonly ConcurrentDictionary<string, long> _answeredBy = new();
     private readonly ConcurrentDictionary<string, WireBytes> _bytes = new();
     private readonly ConcurrentDictionary<string, LongConcurrentHistogram> _latency = new();
-    private long _offered, _served, _failMode, _oversize;
+    private long _offered, _served, _failMode, _oversize, _settled;
     private int _maxBuffered, _maxAsking, _asking;
     private long _maxEmittedAgeMicros;
 
     public string StreamId { get; } = streamId;
+
+    /// <summary>Frames settled so far (served, fail mode or dropped): a cheap count for a closed loop that refills as frames leave.</summary>
+    public long Settled => Interlocked.Read(ref _settled);
 
     public void Offer(StreamFrame frame)
     {
@@ -69,6 +72,7 @@ public sealed class StreamLedger(string streamId)
             {
                 _pending.TryRemove(frame.Seq, out _);
                 _dropped.AddOrUpdate($"{hop}/{reason}", 1, (_, n) => n + 1);
+                _settled++;
             }
         frame.Dispose();
     }
@@ -86,6 +90,7 @@ public sealed class StreamLedger(string streamId)
         {
             _pending.TryRemove(frame.Seq, out _);
             counter++;
+            _settled++;
         }
         RecordEmittedAge(ageMs);
         return true;
