@@ -24,12 +24,12 @@ namespace FaceSwap.Bench;
 /// Workers get the last cores, at most all but one, round-robin: W workers can use min(W, cores − 1) cores, and
 /// fps are reported per such core, so a host with fewer cores than workers is not read as a scaling failure.
 /// Each round runs 3 streams per worker, each a closed loop with 1 frame in flight (the workers are never idle,
-/// nothing is dropped), warms up, then measures S seconds: fps, worker and seed+edge CPU per frame, latency.
+/// nothing is overtaken), warms up, then measures S seconds: fps, worker and seed+edge CPU per frame, latency.
 /// </summary>
 public static class ScaleOutCampaign
 {
-    // Each stream has one frame in flight: with two, a frame overtaken by the next is dropped as late, the loop loses that slot
-    // for good, and the stream runs at one anyway. Three per worker keep it busy while each one's frame is on the wire.
+    // Each stream has one frame in flight, so none is overtaken and dropped as late; three per worker keep the worker busy
+    // while each one's frame is on the wire.
     private const int StreamsPerWorker = 3;
     private static readonly int[] WorkerCounts = [1, 2, 4];
 
