@@ -67,12 +67,9 @@ public static class ClusterCostCampaign
         for (var i = 0; i < args.Length; i++)
             switch (args[i])
             {
-                case "--frames" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var n) && n is >= 10 and <= 10_000:
-                    count = n;
-                    i++;
-                    break;
                 case "--frames":
-                    throw new ArgumentException($"--frames takes a number of frames from 10 to 10000, not '{(i + 1 < args.Length ? args[i + 1] : "")}'");
+                    count = BenchArgs.Frames(args, ref i);
+                    break;
                 case "--pin":
                     pin = true;
                     break;

@@ -87,21 +87,12 @@ public sealed record NodeSettings(
     }
 
     /// <summary>The <c>faceswap.worker.batching</c> section: how a worker's detector and FaceMesh form batches across streams.</summary>
-    private static BatchingOptions BatchingFrom(Config config, string source)
-    {
-        try
+    private static BatchingOptions BatchingFrom(Config config, string source) =>
+        Section(source, "faceswap.worker.batching", () => new BatchingOptions
         {
-            return new BatchingOptions
-            {
-                MaxBatch = config.GetInt("faceswap.worker.batching.max-batch", 8),
-                MaxQueueDelay = config.GetTimeSpan("faceswap.worker.batching.max-queue-delay", TimeSpan.FromMilliseconds(2)),
-            }.Validated();
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or ConfigurationException)
-        {
-            throw new ArgumentException($"{source}: faceswap.worker.batching: {e.Message}", e);
-        }
-    }
+            MaxBatch = config.GetInt("faceswap.worker.batching.max-batch", 8),
+            MaxQueueDelay = config.GetTimeSpan("faceswap.worker.batching.max-queue-delay", TimeSpan.FromMilliseconds(2)),
+        }.Validated());
 
     /// <summary>Reads a section, naming it and the file in the error when a value is out of range or malformed.</summary>
     private static T Section<T>(string source, string path, Func<T> read)

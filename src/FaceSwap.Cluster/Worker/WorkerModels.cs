@@ -121,7 +121,7 @@ public sealed class WorkerModels : IDisposable
             }
             if (_enhancers.ContainsKey(model)) return;
             if (_enhancerStore is null || !_enhancerStore.Contains(model))
-                throw new ModelStoreException(_enhancerStore?.ManifestPath(model) ?? model, $"no '{model}' model in the store of worker {Name}: add it with 'fsc models add FILE.onnx --preset {model}'");
+                throw new ModelStoreException(_enhancerStore?.ManifestPath(model) ?? model, NotInStore(model));
             _enhancers[model] = ModelSession.Open(_enhancerStore, model, _inference, _logger);
         }
     }
@@ -156,7 +156,9 @@ public sealed class WorkerModels : IDisposable
             ? session
             : throw new ModelNotLoadedException(name, _enhancerStore?.Contains(name) == true
                 ? $"enhancer '{name}' is not loaded on worker {Name}: the placement plan did not put it here"
-                : $"worker {Name} has no enhancer '{name}': add it with 'fsc models add FILE.onnx --preset {name}'");
+                : NotInStore(name));
+
+    private string NotInStore(string model) => $"worker {Name} has no '{model}' model in its store: add it with 'fsc models add FILE.onnx --preset {model}'";
 
     public void Dispose()
     {
