@@ -63,6 +63,8 @@ public sealed class PlacementTests(ClusterFixture fixture, ITestOutputHelper out
         // The second worker offers the enhancer too, but its file was damaged on disk: its load fails.
         await using var joining = await fixture.Start([Roles.Worker], address, enhancers: EnhancerStore("joining", corrupt: true), serializeLocal: false);
         await joining.Placed(WorkerModels.FaceAnalysis);
+        // The shard coordinator runs on the oldest worker and allocates from that node's copy of the plan: wait for it there too.
+        await first.Placement.When(p => p.NodesOf(WorkerModels.FaceAnalysis).Contains(joining.Address), TimeSpan.FromSeconds(30));
         var plan = await seed.Placement.When(p => p.Failed.Any(f => f.Node == joining.Address && f.Model == Enhancer), TimeSpan.FromSeconds(30));
         output.WriteLine(FaceSwap.Cluster.Placement.PlacementView.Describe(plan));
         Assert.Equal([first.Address], plan.NodesOf(Enhancer));
