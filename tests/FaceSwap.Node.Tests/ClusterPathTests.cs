@@ -174,8 +174,10 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
         Assert.True(stats.MaxEmittedAgeMs <= options.BudgetMs, $"a frame {stats.MaxEmittedAgeMs:F1} ms old was emitted; budget {options.BudgetMs} ms");
         Assert.Equal(0, backwards);
         Assert.Equal(stats.Served + stats.FailMode, emitted);
+        // A leak makes memory grow with frames. The process is shared with the other test classes, so it may also
+        // fall (their memory returned to the system meanwhile); that says nothing about this stream.
         var growth = (double)memory[Count - 1] / memory[200];
-        Assert.True(growth is > 0.9 and < 1.1, $"memory after {Count} frames is {growth:P0} of after 200");
+        Assert.True(growth < 1.1, $"memory after {Count} frames is {growth:P0} of after 200");
     }
 
     private static Mat ChangedMask(Mat before, Mat after)

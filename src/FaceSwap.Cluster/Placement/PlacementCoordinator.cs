@@ -17,7 +17,7 @@ namespace FaceSwap.Cluster.Placement;
 /// </summary>
 public sealed class PlacementCoordinator : ReceiveActor, IWithStash
 {
-    private sealed record Resumed(PlacementPlan Plan, AdmissionLedger Ledger);
+    private sealed record Resumed(PlacementPlan Plan, AdmissionLedger Ledger, bool FromLocalReplica);
 
     private sealed record Known(WorkerReport Report, IActorRef Agent);
 
@@ -49,12 +49,25 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.MemberRemoved), typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.ReachableMember));
         // What the last coordinator decided, from a majority of the replicas (a lone node has only its own).
-        var read = new ReadMajority(_consistencyTimeout);
-        var plan = _replicator.Ask<IGetResponse>(Dsl.Get(PlacementKeys.Plan, read), _consistencyTimeout + TimeSpan.FromSeconds(1));
-        var ledger = _replicator.Ask<IGetResponse>(Dsl.Get(PlacementKeys.Ledger, read), _consistencyTimeout + TimeSpan.FromSeconds(1));
-        Task.WhenAll(plan, ledger).ContinueWith(t => t.IsCompletedSuccessfully
-            ? new Resumed(Value(t.Result[0], PlacementKeys.Plan) ?? PlacementPlan.Empty, Value(t.Result[1], PlacementKeys.Ledger) ?? AdmissionLedger.Empty)
+        Task.WhenAll(Read(PlacementKeys.Plan), Read(PlacementKeys.Ledger)).ContinueWith(t => t.IsCompletedSuccessfully
+            ? new Resumed((PlacementPlan?)t.Result[0].Value ?? PlacementPlan.Empty, (AdmissionLedger?)t.Result[1].Value ?? AdmissionLedger.Empty, t.Result.Any(r => r.Local))
             : (object)new Status.Failure(t.Exception!.GetBaseException())).PipeTo(Self);
+    }
+
+    /// <summary>
+    /// Reads a register from a majority, asking again while one does not answer (a member that is leaving, as the
+    /// last coordinator's node does, still counts until it is removed), and only then from this node's replica:
+    /// gossip has brought it the last plan or one close to it, far better than an empty plan that unloads every model.
+    /// </summary>
+    private async Task<(object? Value, bool Local)> Read<T>(LWWRegisterKey<T> key) where T : class
+    {
+        var wait = _consistencyTimeout + TimeSpan.FromSeconds(1);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var response = await _replicator.Ask<IGetResponse>(Dsl.Get(key, new ReadMajority(_consistencyTimeout)), wait);
+            if (response is not GetFailure) return (Value(response, key), false);
+        }
+        return (Value(await _replicator.Ask<IGetResponse>(Dsl.Get(key, ReadLocal.Instance), wait), key), true);
     }
 
     protected override void PostStop() => _cluster.Unsubscribe(Self);
@@ -69,6 +82,8 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash
         {
             _plan = resumed.Plan;
             _ledger = resumed.Ledger;
+            if (resumed.FromLocalReplica)
+                _log.Warning("placement: no majority of replicas answered within 3 reads of {0} s; resuming from this node's replica", _consistencyTimeout.TotalSeconds);
             _log.Info("placement: coordinator resumed plan {0}, {1} admitted stream(s)", PlacementView.Describe(_plan), _ledger.Streams.Length);
             PlacementView.For(Context.System).Update(_plan);
             Become(Active);
