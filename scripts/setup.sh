@@ -9,7 +9,7 @@ say() { printf 'setup: %s\n' "$*"; }
 # Debian packages: libgtk-3-0 for OpenCvSharp's native runtime (it links against GTK even headless);
 # ffmpeg (with ffprobe) for video file jobs: decoding, H.264 encoding, audio; postgresql for the tests that run
 # the consent registry and the audit log on a server database (each starts a throw-away server of its own).
-debs=(libgtk-3-0 ffmpeg postgresql)
+debs=(libgtk-3-0 prometheus ffmpeg postgresql)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

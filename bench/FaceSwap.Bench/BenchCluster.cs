@@ -63,7 +63,8 @@ public sealed class BenchCluster : IAsyncDisposable
     /// <summary>One node as faceswap-node hosts it, on a free loopback port, started and Up; with no seed it starts a cluster on itself.</summary>
     public static async Task<(IHost Host, ActorSystem System)> StartNode(NodeSettings settings, string role, string? seed, WorkerModels? worker = null)
     {
-        var host = NodeHost.Build(settings with { Roles = [role], Port = 0, Seeds = seed is null ? [] : [seed] }, worker, Hocon, LogLevel.Warning);
+        var host = NodeHost.Build(settings with { Roles = [role], Port = 0, Seeds = seed is null ? [] : [seed], Management = settings.Management with { Port = 0 } },
+            worker, Hocon, LogLevel.Warning);
         await host.StartAsync();
         return (host, await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(1)));
     }

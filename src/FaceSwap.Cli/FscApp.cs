@@ -6,8 +6,10 @@ namespace FaceSwap.Cli;
 /// <summary>The fsc command tree; tests invoke it in-process.</summary>
 public static class FscApp
 {
-    public static RootCommand Create() =>
-        new("fsc: run and steer FaceSwapCluster, a real-time face-swapping service on an Akka.NET cluster.")
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("fsc: run and steer FaceSwapCluster, a real-time face-swapping service on an Akka.NET cluster. " +
+            "'fsc HOST:PORT' opens a prompt on a running node's management API; 'fsc HOST:PORT COMMAND' runs one command there.")
         {
             ModelsCommand.Create(),
             AnalyzeCommand.Create(),
@@ -21,4 +23,7 @@ public static class FscApp
             DemoCommand.Create(),
             ClusterCommand.Create(),
         };
+        Remote.RemotePalette.Attach(root);
+        return root;
+    }
 }

@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
+using FaceSwap.Contracts.Management;
 using FaceSwap.Contracts.Placement;
 using FaceSwap.Contracts.Stages;
 using MessagePack;
@@ -47,6 +48,8 @@ public sealed class FaceSwapSerializer : SerializerWithStringManifest
         typeof(ReleaseStream),
         typeof(Admission),
         typeof(AdmissionLedger),
+        typeof(QueryNode),
+        typeof(NodeStatus),
     ];
 
     /// <summary>The HOCON that binds this serializer to <see cref="IFaceSwapMessage"/>; every node's config includes it.</summary>

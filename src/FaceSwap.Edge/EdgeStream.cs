@@ -60,7 +60,7 @@ public static class EdgeStream
     {
         options.Validate();
         var log = Logging.GetLogger(system, $"edge-stream-{options.StreamId}");
-        var ledger = new StreamLedger(options.StreamId);
+        var ledger = new StreamLedger(options.StreamId, options.Observer);
         var pipeline = new FramePipeline(options, detect, swap, ledger, log);
         var gate = new OutputGate(options, ledger, () => pipeline.KnownFaces);
         long seq = 0;

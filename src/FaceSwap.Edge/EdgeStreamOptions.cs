@@ -33,6 +33,9 @@ public sealed record EdgeStreamOptions
     /// <summary>A request larger than this (bytes, as serialized) is refused at the edge: the remote frame size is set above it.</summary>
     public int MaxPayloadBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>Told of the stream's counts as they happen (the node's metrics); none by default.</summary>
+    public IStreamObserver? Observer { get; init; }
+
     public EdgeStreamOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(StreamId)) throw new ArgumentException("stream id is empty");

@@ -4,6 +4,9 @@ using HdrHistogram;
 namespace FaceSwap.Edge;
 
 /// <summary>A snapshot of one stream's counters: every offered frame is served, dropped (by hop and reason), emitted by the fail mode, or in flight.</summary>
+/// <param name="MaxOutputGapMs">the longest time between two emitted frames: how close the stream came to freezing</param>
+/// <param name="Buffering">frames in the keep-latest buffer now</param>
+/// <param name="Asking">stage asks in flight now</param>
 public sealed record StreamStats(
     string StreamId,
     long Offered,
@@ -17,7 +20,10 @@ public sealed record StreamStats(
     double MaxEmittedAgeMs,
     long Oversize,
     IReadOnlyDictionary<string, long> AnsweredBy,
-    IReadOnlyDictionary<string, WireBytes> Bytes)
+    IReadOnlyDictionary<string, WireBytes> Bytes,
+    double MaxOutputGapMs = 0,
+    int Buffering = 0,
+    int Asking = 0)
 {
     public long DroppedTotal => Dropped.Values.Sum();
 }
@@ -37,7 +43,8 @@ public sealed record LatencySummary(long Count, double P50, double P90, double P
 /// checked against a real set, not a derived number), what became of the others, queue high-water marks, and
 /// latency per stage. Thread-safe: the graph's stages and the ask continuations all write here.
 /// </summary>
-public sealed class StreamLedger(string streamId)
+/// <param name="observer">told of every count as it happens (the node's metrics), or none</param>
+public sealed class StreamLedger(string streamId, IStreamObserver? observer = null)
 {
     // Offer, settle and snapshot move counts under one lock, so a snapshot always balances exactly.
     private readonly Lock _books = new();
@@ -47,8 +54,9 @@ public sealed class StreamLedger(string streamId)
     private readonly ConcurrentDictionary<string, WireBytes> _bytes = new();
     private readonly ConcurrentDictionary<string, LongConcurrentHistogram> _latency = new();
     private long _offered, _served, _failMode, _oversize, _settled;
-    private int _maxBuffered, _maxAsking, _asking;
+    private int _maxBuffered, _maxAsking, _asking, _buffering;
     private long _maxEmittedAgeMicros;
+    private long _lastEmitted, _maxGapTicks;
 
     public string StreamId { get; } = streamId;
 
@@ -62,6 +70,7 @@ public sealed class StreamLedger(string streamId)
             _offered++;
             _pending[frame.Seq] = frame;
         }
+        observer?.Offered();
     }
 
     /// <summary>Drops the frame at <paramref name="hop"/> for <paramref name="reason"/> (counted only if nothing else settled it), and frees it.</summary>
@@ -73,25 +82,30 @@ public sealed class StreamLedger(string streamId)
                 _pending.TryRemove(frame.Seq, out _);
                 _dropped.AddOrUpdate($"{hop}/{reason}", 1, (_, n) => n + 1);
                 _settled++;
+                observer?.Dropped(hop, reason);
             }
         frame.Dispose();
     }
 
     /// <summary>Settles the frame as served at <paramref name="ageMs"/>; false when the fail mode already emitted it (the caller frees it).</summary>
-    public bool Serve(StreamFrame frame, double ageMs) => frame.TrySettle() && Emitted(frame, ref _served, ageMs);
+    public bool Serve(StreamFrame frame, double ageMs) => frame.TrySettle() && Emitted(frame, ref _served, ageMs, failMode: false);
 
     /// <summary>Settles the frame as a fail-mode output at <paramref name="ageMs"/> (its stage failed on it); false when something else settled it.</summary>
-    public bool EmitFailMode(StreamFrame frame, double ageMs) => frame.TrySettle() && Emitted(frame, ref _failMode, ageMs);
+    public bool EmitFailMode(StreamFrame frame, double ageMs) => frame.TrySettle() && Emitted(frame, ref _failMode, ageMs, failMode: true);
 
     /// <summary>The books for a frame that was just settled as emitted: out of flight, into <paramref name="counter"/>, its age recorded.</summary>
-    private bool Emitted(StreamFrame frame, ref long counter, double ageMs)
+    private bool Emitted(StreamFrame frame, ref long counter, double ageMs, bool failMode)
     {
         lock (_books)
         {
             _pending.TryRemove(frame.Seq, out _);
             counter++;
             _settled++;
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (_lastEmitted != 0) _maxGapTicks = Math.Max(_maxGapTicks, now - _lastEmitted);
+            _lastEmitted = now;
         }
+        observer?.Emitted(failMode);
         RecordEmittedAge(ageMs);
         return true;
     }
@@ -108,7 +122,7 @@ public sealed class StreamLedger(string streamId)
             var age = frame.AgeMs;
             if (age > frame.BudgetMs) continue;
             if (frame.TrySettleWithCopy() is not { } copy) continue;
-            Emitted(frame, ref _failMode, age);
+            Emitted(frame, ref _failMode, age, failMode: true);
             return (frame, copy, age);
         }
         return null;
@@ -129,13 +143,20 @@ public sealed class StreamLedger(string streamId)
     /// <summary>A worker answered a swap request: which workers carry the stream, and since when.</summary>
     public void AnsweredBy(string worker) => _answeredBy.AddOrUpdate(worker, 1, (_, n) => n + 1);
 
-    public void Buffered(int count) => Max(ref _maxBuffered, count);
+    public void Buffered(int count)
+    {
+        Volatile.Write(ref _buffering, count);
+        Max(ref _maxBuffered, count);
+    }
 
     public void AskStarted() => Max(ref _maxAsking, Interlocked.Increment(ref _asking));
     public void AskEnded() => Interlocked.Decrement(ref _asking);
 
-    public void Record(string stage, double milliseconds) =>
+    public void Record(string stage, double milliseconds)
+    {
         _latency.GetOrAdd(stage, _ => new LongConcurrentHistogram(1, 600_000_000, 3)).RecordValue(Math.Max(1, (long)(milliseconds * 1000)));
+        observer?.Latency(stage, milliseconds);
+    }
 
     private void RecordEmittedAge(double ms)
     {
@@ -156,7 +177,8 @@ public sealed class StreamLedger(string streamId)
         lock (_books)
             return new StreamStats(StreamId, _offered, _served, _failMode, _pending.Count, _dropped.ToDictionary(),
                 _latency.ToDictionary(e => e.Key, e => Summary(e.Value)),
-                Volatile.Read(ref _maxBuffered), Volatile.Read(ref _maxAsking), Interlocked.Read(ref _maxEmittedAgeMicros) / 1000.0, Interlocked.Read(ref _oversize), _answeredBy.ToDictionary(), _bytes.ToDictionary());
+                Volatile.Read(ref _maxBuffered), Volatile.Read(ref _maxAsking), Interlocked.Read(ref _maxEmittedAgeMicros) / 1000.0, Interlocked.Read(ref _oversize), _answeredBy.ToDictionary(), _bytes.ToDictionary(),
+                _maxGapTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency, Volatile.Read(ref _buffering), Volatile.Read(ref _asking));
     }
 
     private static LatencySummary Summary(LongConcurrentHistogram histogram)

@@ -17,13 +17,14 @@ public static class NodeCommands
     {
         var roles = new Option<string?>("--roles") { Description = "Comma-separated: seed, edge, gpu-worker (default from config: all three)." };
         var port = new Option<int?>("--port") { Description = "Remoting port (0: any free one)." };
+        var managementPort = new Option<int?>("--management-port") { Description = "Port of the HTTP endpoint: health, metrics, management API (0: any free one)." };
         var seeds = new Option<string?>("--seeds") { Description = "Comma-separated seed addresses, akka.tcp://faceswap@host:port." };
         var stream = new Option<string?>("--stream") { Description = "On an edge: a video file, camera (/dev/video0) or rtsp/http URL to swap." };
         var identity = new Option<string>("--identity") { Description = "Source identity (consent for streams needed).", DefaultValueFactory = _ => "average" };
         var output = new Option<string>("--output", "-o") { Description = "Output video file.", DefaultValueFactory = _ => "out.mp4" };
         var fps = new Option<double>("--fps") { Description = "Stream rate (fail-mode frames keep it).", DefaultValueFactory = _ => 30 };
-        var run = new Command("run", "Run a node with its roles until SIGTERM; with --stream, swap one stream to a file.") { roles, port, seeds, stream, identity, output, fps };
-        run.SetAction(async (parse, cancel) => await Node(Settings(parse.GetValue(roles), parse.GetValue(port), parse.GetValue(seeds)),
+        var run = new Command("run", "Run a node with its roles until SIGTERM; with --stream, swap one stream to a file.") { roles, port, managementPort, seeds, stream, identity, output, fps };
+        run.SetAction(async (parse, cancel) => await Node(Settings(parse.GetValue(roles), parse.GetValue(port), parse.GetValue(managementPort), parse.GetValue(seeds)),
             parse.GetValue(stream), parse.GetValue(identity)!, parse.GetValue(output)!, parse.GetValue(fps), cancel));
 
         var seconds = new Option<double>("--seconds") { Description = "Length of the generated clip.", DefaultValueFactory = _ => 10 };
@@ -45,11 +46,14 @@ public static class NodeCommands
         }
     }
 
-    private static NodeSettings Settings(string? roles, int? port, string? seeds)
+    private static NodeSettings Settings(string? roles, int? port, int? managementPort, string? seeds)
     {
         var settings = NodeSettings.Load();
         return settings with
         {
+            // A node on any free remoting port is one of several on this host: its endpoint takes any free port too.
+            Management = managementPort is { } m ? settings.Management with { Port = m }
+                : port == 0 ? settings.Management with { Port = 0 } : settings.Management,
             Roles = roles is null ? settings.Roles : NodeSettings.CheckRoles(NodeSettings.Split(roles), "--roles"),
             Port = port ?? settings.Port,
             Seeds = seeds is null ? settings.Seeds : NodeSettings.Split(seeds),
@@ -64,7 +68,8 @@ public static class NodeCommands
         using var host = NodeHost.Build(settings, worker);
         await host.StartAsync(cancel);
         var system = await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(2));
-        logger.LogInformation("node {Address} up with roles {Roles}", Akka.Cluster.Cluster.Get(system).SelfAddress, string.Join(",", settings.Roles));
+        logger.LogInformation("node {Address} up with roles {Roles}; management {Management}", Akka.Cluster.Cluster.Get(system).SelfAddress, string.Join(",", settings.Roles),
+            NodeHost.ManagementAddress(host) ?? "off");
         if (stream is not null)
         {
             if (!settings.Has(Roles.Edge)) throw new ArgumentException("--stream needs the edge role");
@@ -79,7 +84,8 @@ public static class NodeCommands
 
     private static async Task<int> Demo(double seconds, string output, string? plot)
     {
-        var settings = NodeSettings.Load() with { Roles = [.. Roles.All], Port = 0, Seeds = [] };
+        var loaded = NodeSettings.Load();
+        var settings = loaded with { Roles = [.. Roles.All], Port = 0, Seeds = [], Management = loaded.Management with { Port = 0 } };
         if (!Directory.Exists(Path.Combine(settings.Fsc.IdentityStore, FaceSwap.Governance.Consent.IdentityIds.Average)))
             throw new FileNotFoundException($"{settings.Fsc.IdentityStore}: no '{FaceSwap.Governance.Consent.IdentityIds.Average}' identity; make the demo's synthetic face with './fsc identities make-average' (scripts/demo.sh does)");
         var input = Path.Combine(RepositoryPaths.Root, ".cache", "demo", "stream-input.mp4");
@@ -93,6 +99,8 @@ public static class NodeCommands
         await host.StartAsync();
         var system = await StreamRunner.WhenUp(host, TimeSpan.FromSeconds(30));
         Console.WriteLine($"demo: embedded node {Akka.Cluster.Cluster.Get(system).SelfAddress} up (seed, edge, gpu-worker); streaming the clip through the cluster at 30 fps");
+        if (NodeHost.ManagementAddress(host) is { } management)
+            Console.WriteLine($"demo: management {management}; meanwhile try './fsc {new Uri(management).Authority} streams list'");
         var result = await StreamRunner.ToFile(host, settings, "demo", input, FaceSwap.Governance.Consent.IdentityIds.Average, output, 30, worker.Analyzer.Models);
         Console.WriteLine(StreamReport.Format(result.Stats, result.Elapsed, result.Emitted));
         plot ??= Path.ChangeExtension(output, ".latency.png");

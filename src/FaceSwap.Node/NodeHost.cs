@@ -12,6 +12,12 @@ using FaceSwap.Contracts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using System.Net;
+using FaceSwap.Node.Management;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace FaceSwap.Node;
 
@@ -27,13 +33,43 @@ public static class NodeHost
     public static IHost Build(NodeSettings settings, WorkerModels? worker, string extraHocon = "", LogLevel logLevel = LogLevel.Information)
     {
         if (settings.Has(Roles.Worker) && worker is null) throw new ArgumentException("a gpu-worker node needs its models");
-        var builder = Host.CreateApplicationBuilder([]);
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
-        builder.Logging.SetMinimumLevel(logLevel);
-        builder.Services.AddAkka(settings.SystemName, (akka, _) => Configure(akka, settings, worker, extraHocon));
-        return builder.Build();
+        var ring = new LogRing(settings.Management.LogLines);
+        void Services(ILoggingBuilder logging, IServiceCollection services)
+        {
+            logging.ClearProviders();
+            logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+            logging.AddProvider(ring);
+            logging.SetMinimumLevel(logLevel);
+            logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            services.AddSingleton(ring);
+            services.AddSingleton<StreamDirectory>();
+            services.AddSingleton(p => new NodeMetrics(settings, p.GetRequiredService<StreamDirectory>(), worker));
+            services.AddAkka(settings.SystemName, (akka, provider) =>
+            {
+                Configure(akka, settings, worker, extraHocon);
+                akka.WithActors((system, _) => system.ActorOf(
+                    ManagementAgent.Props(settings, provider.GetRequiredService<StreamDirectory>(), worker), ManagementAgent.Name));
+            });
+        }
+        if (!settings.Management.Enabled)
+        {
+            var builder = Host.CreateApplicationBuilder([]);
+            Services(builder.Logging, builder.Services);
+            return builder.Build();
+        }
+        // The management endpoint shares the host: it starts and stops with the node.
+        var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        web.WebHost.UseKestrel(o => o.Listen(settings.Management.Hostname == "localhost" ? IPAddress.Loopback : IPAddress.Parse(settings.Management.Hostname),
+            settings.Management.Port));
+        Services(web.Logging, web.Services);
+        var app = web.Build();
+        ManagementApi.Map(app, settings, worker);
+        return app;
     }
+
+    /// <summary>Where the node's management endpoint listens (http://host:port, the port it bound), once started; null when it is off.</summary>
+    public static string? ManagementAddress(IHost host) =>
+        host.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
 
     /// <summary>
     /// Where this node keeps the placement plan on disk: a folder of its own (two nodes may not share one), named by its

@@ -25,6 +25,7 @@ public sealed record NodeSettings(
     BatchingOptions Batching,
     WorkerAgentOptions Agent,
     PlacementSettings Placement,
+    Management.ManagementSettings Management,
     FscSettings Fsc,
     string Source,
     Config Config)
@@ -43,6 +44,9 @@ public sealed record NodeSettings(
         ("FSC_CAPACITY_FPS", "faceswap.worker.placement.capacity-fps"),
         ("FSC_MODEL_MEMORY", "faceswap.worker.placement.memory-bytes"),
         ("FSC_PLACEMENT_DIR", "faceswap.placement.durable-dir"),
+        ("FSC_MANAGEMENT_HOSTNAME", "faceswap.management.hostname"),
+        ("FSC_MANAGEMENT_PORT", "faceswap.management.port"),
+        ("FSC_MANAGEMENT_TOKEN", "faceswap.management.token"),
     ];
 
     public bool Has(string role) => Roles.Contains(role);
@@ -81,6 +85,7 @@ public sealed record NodeSettings(
                 }.Validated(),
                 config.GetTimeSpan("faceswap.placement.consistency-timeout", TimeSpan.FromSeconds(3)),
                 FscSettings.Absolute(config.GetString("faceswap.placement.durable-dir", ".cache/placement")))),
+            Section(source, "faceswap.management", () => FaceSwap.Node.Management.ManagementSettings.From(config, source)),
             FscSettings.From(config, source),
             source,
             config);

@@ -11,6 +11,7 @@ using FaceSwap.Edge.Sources;
 using FaceSwap.Governance.Audit;
 using FaceSwap.Governance.Provenance;
 using FaceSwap.Inference.Models;
+using FaceSwap.Node.Management;
 using FaceSwap.Vision.Marks;
 using FaceSwap.Vision.Video;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,7 +50,9 @@ public static class StreamRunner
         var sessionName = session.ToString("x12");
         var marks = new OutputMarks(settings.Fsc.Label, WatermarkPayload.For(settings.Fsc.NodeName, session));
         // The largest request must fit remoting's frame, with room for the envelope.
-        var options = settings.Edge.For(streamId, new StreamSettings(identity, FramesPerSecond: (float)framesPerSecond), framesPerSecond, settings.MaxFrameSize - 64 * 1024);
+        var metrics = host.Services.GetService<NodeMetrics>();
+        var options = settings.Edge.For(streamId, new StreamSettings(identity, FramesPerSecond: (float)framesPerSecond), framesPerSecond, settings.MaxFrameSize - 64 * 1024)
+            with { Observer = metrics };
         using var audit = new AuditLog(settings.Fsc.AuditDatabase, settings.Fsc.NodeName);
         var coordinator = registry.Get<PlacementCoordinatorKey>();
         // The farm admits the stream (or refuses it with the reason), then the entities start (and may refuse) before the session does.
@@ -61,13 +64,15 @@ public static class StreamRunner
         }
         catch (StreamRefusedException e)
         {
+            metrics?.AdmissionRefused();
             FarmAdmission.Release(coordinator, streamId);
             audit.Append(settings.Fsc.Actor, AuditKinds.SwapRefused, e.Message, sessionName, identity);
             throw;
         }
         try
         {
-            return await Run(system, registry, settings, streamId, source, identity, output, framesPerSecond, models, signer, marks, options, audit, sessionName);
+            return await Run(system, registry, settings, streamId, source, identity, output, framesPerSecond, models, signer, marks, options, audit, sessionName,
+                host.Services.GetService<StreamDirectory>());
         }
         finally
         {
@@ -77,7 +82,7 @@ public static class StreamRunner
 
     private static async Task<Result> Run(ActorSystem system, ActorRegistry registry, NodeSettings settings, string streamId, string source, string identity,
         string output, double framesPerSecond, IEnumerable<ModelManifest>? models, ProvenanceSigner signer, OutputMarks marks, EdgeStreamOptions options,
-        AuditLog audit, string sessionName)
+        AuditLog audit, string sessionName, StreamDirectory? directory)
     {
         audit.Append(settings.Fsc.Actor, AuditKinds.SessionStart, $"stream {streamId} from {source} -> {output}; fail mode {options.FailMode}, budget {options.BudgetMs} ms", sessionName, identity);
         if (!settings.Fsc.Label.Enabled)
@@ -94,6 +99,7 @@ public static class StreamRunner
                 emitted++;
                 timeline.Add(new LatencyChart.Point(Stopwatch.GetElapsedTime(started).TotalSeconds, frame.AgeMs, frame.FailMode));
             }), marks);
+        using var listed = directory?.Add(Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(), identity, source, options, handle.Ledger);
         try
         {
             await handle.Completion;

@@ -93,6 +93,8 @@ public sealed record ThreeNodes(TestNode Seed, TestNode Worker, TestNode Edge) :
 public sealed class ClusterFixture : IDisposable
 {
     public const string Identity = IdentityIds.Average;
+    /// <summary>Every test node's management API token.</summary>
+    public const string ManagementToken = "test-token";
     /// <summary>Local serialization on; DistributedData's durable store off with it, since the replicator's messages to its store are not meant to be serialized.</summary>
     private const string Hocon = """
         akka.actor.serialize-messages = on
@@ -162,7 +164,12 @@ public sealed class ClusterFixture : IDisposable
         BatchingOptions? batching = null, Func<NodeSettings, NodeSettings>? configure = null)
     {
         var port = TestPorts.Free();
-        var settings = NodeSettings.Load() with { Roles = roles, Port = port, Seeds = seed is null ? [] : [seed], PassivateIdleAfter = TimeSpan.FromMinutes(2) };
+        var loaded = NodeSettings.Load();
+        var settings = loaded with
+        {
+            Roles = roles, Port = port, Seeds = seed is null ? [] : [seed], PassivateIdleAfter = TimeSpan.FromMinutes(2),
+            Management = loaded.Management with { Port = 0, Token = ManagementToken },
+        };
         settings = settings with { Placement = settings.Placement with { DurableDir = Path.Combine(_dir.Path, "placement") } };
         if (configure is not null) settings = configure(settings);
         var worker = roles.Contains(Roles.Worker)

@@ -23,17 +23,25 @@ public static class DoctorCommand
 
     public static Command Create()
     {
-        var command = new Command("doctor", "Check this install: config, execution providers, models (default and bring-your-own), FFmpeg, keys, consent registry, audit log.");
-        command.SetAction(_ => CliErrors.Run(() =>
+        var host = new Option<string?>("--host") { Description = "A running node's management endpoint, HOST:PORT: check every node of its cluster instead (providers each model runs on, readiness, placement)." };
+        var token = new Option<string?>("--token") { Description = "With --host: the management API's bearer token (default: FSC_MANAGEMENT_TOKEN, or the local token file)." };
+        var json = new Option<bool>("--json") { Description = "With --host: print the answer as JSON." };
+        var command = new Command("doctor", "Check this install: config, execution providers, models (default and bring-your-own), FFmpeg, keys, consent registry, audit log; with --host, a running cluster's nodes.")
+            { host, token, json };
+        command.SetAction(async (parse, cancel) => parse.GetValue(host) is { } remote
+            ? await Remote.RemotePalette.Doctor(remote, parse.GetValue(token), parse.GetValue(json), cancel)
+            : Local());
+        return command;
+    }
+
+    private static int Local() => CliErrors.Run(() =>
         {
             var findings = Run().ToList();
             foreach (var f in findings) Console.WriteLine($"{f.Level.ToString().ToLowerInvariant(),-5} {f.Subject}: {f.Detail}");
             var failed = findings.Count(f => f.Level == Level.Fail);
             Console.WriteLine(failed == 0 ? "doctor: nothing failed" : $"doctor: {failed} check(s) failed");
             return failed == 0 ? 0 : 1;
-        }));
-        return command;
-    }
+        });
 
     private static IEnumerable<Finding> Run()
     {

@@ -38,6 +38,9 @@ public sealed partial class NodeProcess : IDisposable
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The node's management endpoint (http://host:port), once it is up; null when it has none.</summary>
+    public string? Management { get; private set; }
+
     /// <summary>The node's cluster address, once it is up.</summary>
     public Task<string> Up => _up.Task;
 
@@ -54,6 +57,8 @@ public sealed partial class NodeProcess : IDisposable
         var start = core is { } c
             ? new ProcessStartInfo("taskset", ["-c", c.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", node, .. arguments])
             : new ProcessStartInfo("dotnet", [node, .. arguments]);
+        // Each node its own name (watermark, audit log, provenance, and the worker a stream's answers come from).
+        start.Environment["FSC_NODE_NAME"] = name;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         var process = Process.Start(start) ?? throw new LocalClusterException($"{name}: could not start {start.FileName}");
@@ -64,7 +69,11 @@ public sealed partial class NodeProcess : IDisposable
     {
         if (line is null) return;
         lock (_log) _log.WriteLine(line);
-        if (UpLine().Match(line) is { Success: true } up) _up.TrySetResult(up.Groups[1].Value);
+        if (UpLine().Match(line) is { Success: true } up)
+        {
+            Management = up.Groups[2].Success && up.Groups[2].Value != "off" ? up.Groups[2].Value : null;
+            _up.TrySetResult(up.Groups[1].Value);
+        }
         else if (stdout && !LogLine().IsMatch(line))
             lock (_report) _report.Add(line);
     }
@@ -97,7 +106,7 @@ public sealed partial class NodeProcess : IDisposable
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
-    [GeneratedRegex(@"node (akka\.tcp://\S+) up with roles")]
+    [GeneratedRegex(@"node (akka\.tcp://\S+) up with roles [^;\s]+(?:; management (\S+))?")]
     private static partial Regex UpLine();
 
     /// <summary>Log lines (Microsoft's console logger, Akka's own format, timestamps), as opposed to what the node prints for people.</summary>

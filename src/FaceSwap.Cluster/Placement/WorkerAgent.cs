@@ -44,6 +44,14 @@ public sealed class WorkerAgent : ReceiveActor, IWithTimers
         Receive<UnloadModel>(Unload);
         Receive<UnloadDue>(due =>
         {
+            // The coordinator sends no load for a model still loaded: a plan that put it back here within the grace
+            // shows only in this node's copy of the plan.
+            var plan = PlacementView.For(Context.System).Plan;
+            if (plan.Version > due.PlanVersion && plan.ModelsOn(_node).Contains(due.Model))
+            {
+                _log.Info("placement: keeping {0}: plan v{1} put it back here within the grace", due.Model, plan.Version);
+                return;
+            }
             _models.Unload(due.Model);
             _log.Info("placement: unloaded {0} (plan v{1})", due.Model, due.PlanVersion);
             Report();

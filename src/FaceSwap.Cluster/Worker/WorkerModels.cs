@@ -31,6 +31,7 @@ public sealed class WorkerModels : IDisposable
     private readonly Lock _loading = new();
     private readonly Lock _enhancing = new();
     private readonly ConcurrentDictionary<string, ModelSession> _enhancers = new();
+    private readonly ConcurrentDictionary<string, long> _loadFailures = new();
     private readonly long _analysisBytes;
     private volatile Analysis? _analysis;
 
@@ -102,6 +103,10 @@ public sealed class WorkerModels : IDisposable
         return offers;
     }
 
+    /// <summary>Each loaded model file and the execution provider its session really runs on.</summary>
+    public IReadOnlyList<(string Model, string Provider)> Providers() =>
+        [.. (_analysis?.Analyzer.Providers ?? []).Concat(_enhancers.Values.Select(e => (e.Name, e.Provider))).Select(p => (p.Item1, p.Item2.ToString()))];
+
     /// <summary>The models loaded now.</summary>
     public IReadOnlyList<string> LoadedModels() =>
         [.. (_analysis is null ? [] : new[] { FaceAnalysis }).Concat(_enhancers.Keys.Order(StringComparer.Ordinal))];
@@ -109,6 +114,22 @@ public sealed class WorkerModels : IDisposable
     /// <summary>Loads <paramref name="model"/> (nothing when it is loaded already).</summary>
     /// <exception cref="ModelStoreException">no such model here, or its file does not match its manifest</exception>
     public void Load(string model)
+    {
+        try
+        {
+            LoadLocked(model);
+        }
+        catch (Exception)
+        {
+            _loadFailures.AddOrUpdate(model, 1, (_, n) => n + 1);
+            throw;
+        }
+    }
+
+    /// <summary>Failed loads so far, by model (the metrics' count; the exception itself goes to the caller).</summary>
+    public IReadOnlyDictionary<string, long> LoadFailures => _loadFailures;
+
+    private void LoadLocked(string model)
     {
         lock (_loading)
         {

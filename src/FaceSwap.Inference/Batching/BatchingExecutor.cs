@@ -134,7 +134,7 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
     {
         lock (_queue)
             return new BatchingStats(Model, _batches, _requests, _expired, _failed, [.. _sizes],
-                Ms(_maxHeld), _late, Ms(_maxWaited), _requests == 0 ? 0 : Ms(_sumWaited) / _requests);
+                Ms(_maxHeld), _late, Ms(_maxWaited), _requests == 0 ? 0 : Ms(_sumWaited) / _requests, _queue.Count);
     }
 
     private void Loop()

@@ -9,8 +9,9 @@ namespace FaceSwap.Inference.Batching;
 /// <param name="HeldLate">requests held more than a millisecond past the max queue delay: the batcher's thread woke late</param>
 /// <param name="MaxWaitedMs">the longest a request waited from submission to its run, a busy model included</param>
 /// <param name="MeanWaitedMs">the mean of that wait over the requests run</param>
+/// <param name="Queued">requests waiting now</param>
 public sealed record BatchingStats(string Model, long Batches, long Requests, long Expired, long Failed, long[] BatchSizes,
-    double MaxHeldMs, long HeldLate, double MaxWaitedMs, double MeanWaitedMs)
+    double MaxHeldMs, long HeldLate, double MaxWaitedMs, double MeanWaitedMs, int Queued = 0)
 {
     public double MeanBatch => Batches == 0 ? 0 : (double)Requests / Batches;
 
