@@ -61,7 +61,8 @@ public static class EdgeStream
         options.Validate();
         var log = Logging.GetLogger(system, $"edge-stream-{options.StreamId}");
         var ledger = new StreamLedger(options.StreamId, options.Observer);
-        var pipeline = new FramePipeline(options, detect, swap, ledger, log);
+        var node = ((ExtendedActorSystem)system).Provider.DefaultAddress.ToString();
+        var pipeline = new FramePipeline(options, detect, swap, ledger, log, node);
         var gate = new OutputGate(options, ledger, () => pipeline.KnownFaces);
         long seq = 0;
 

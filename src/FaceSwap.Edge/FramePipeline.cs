@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using FaceSwap.Contracts;
 using FaceSwap.Contracts.Stages;
+using FaceSwap.Contracts.Tracing;
 using FaceSwap.Vision;
 using OpenCvSharp;
 
@@ -12,9 +13,11 @@ namespace FaceSwap.Edge;
 /// One frame's trip through the stage regions, as the edge sees it: the detector only when the stream must
 /// (re-)detect, otherwise straight to the swap entity with the regions around the faces it tracks; the patches
 /// that come back are composited into the full-resolution frame the edge kept. Each hop gets what is left of the
-/// frame's budget as its ask timeout, and what it costs is recorded.
+/// frame's budget as its ask timeout, and what it costs is recorded. A traced frame's span (<see cref="FrameTracing"/>)
+/// goes to the stages in their messages; a drop or failure marks it failed with the reason.
 /// </summary>
-public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, IActorRef swap, StreamLedger ledger, ILoggingAdapter log)
+/// <param name="node">this edge's address, as the frame's span names it</param>
+public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, IActorRef swap, StreamLedger ledger, ILoggingAdapter log, string node)
 {
     private readonly Lock _lock = new();
     private FaceBox[] _tracks = [];
@@ -31,22 +34,24 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
     /// <summary>Never faults: an error on one frame (a corrupt patch, say) is logged and the frame goes to the fail mode; the stream goes on.</summary>
     public async Task<FrameOutcome> Process(StreamFrame frame)
     {
+        using var trace = FrameTracing.StartFrame(options.StreamId, frame.Seq, node);
         try
         {
-            return await Run(frame);
+            return await Run(frame, trace);
         }
         catch (Exception e)
         {
+            FrameTracing.Failed(trace, $"{e.GetType().Name}: {e.Message}");
             log.Error(e, "stream {0} frame {1}: {2}", options.StreamId, frame.Seq, e.Message);
             return new FrameOutcome(frame, OutcomeKind.Failed, KnownFaces);
         }
     }
 
-    private async Task<FrameOutcome> Run(StreamFrame frame)
+    private async Task<FrameOutcome> Run(StreamFrame frame, Activity? trace)
     {
         ledger.Record(EdgeStages.Buffer, frame.AgeMs);
         if (frame.Settled) return new FrameOutcome(frame, OutcomeKind.Superseded, KnownFaces);
-        if (frame.RemainingMs <= 0) return Drop(frame, "edge-buffer", DropReasons.Budget);
+        if (frame.RemainingMs <= 0) return Drop(frame, trace, "edge-buffer", DropReasons.Budget);
         FaceBox[] tracks;
         bool detectNext;
         lock (_lock) (tracks, detectNext) = (_tracks, _detectNext);
@@ -58,8 +63,9 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
             var started = Stopwatch.GetTimestamp();
             var (image, scale) = Downscaled(frame.Image);
             ledger.Record(EdgeStages.Encode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            var answer = await Ask(Regions.Detect, detect, frame, new DetectFrame(options.StreamId, frame.Seq, frame.RemainingMs, image, scale));
-            if (answer is not FacesDetected found) return Outcome(frame, answer);
+            var answer = await Ask(Regions.Detect, detect, frame, trace,
+                new DetectFrame(options.StreamId, frame.Seq, frame.RemainingMs, image, scale, FrameTracing.TraceParent(trace)));
+            if (answer is not FacesDetected found) return Outcome(frame, trace, answer);
             ledger.Record(EdgeStages.WorkerDetect, found.WorkerMs);
             detections = found.Faces;
         }
@@ -77,12 +83,14 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
             return new ImageCrop(r.X, r.Y, WireImages.Jpeg(region, options.JpegQuality));
         }).ToArray();
         ledger.Record(EdgeStages.Encode, Stopwatch.GetElapsedTime(encoding).TotalMilliseconds);
-        var reply = await Ask(Regions.Swap, swap, frame, new SwapFrame(options.StreamId, frame.Seq, frame.RemainingMs, options.Swap, width, height, crops, detections));
-        if (reply is not FrameSwapped swapped) return Outcome(frame, reply);
+        var reply = await Ask(Regions.Swap, swap, frame, trace,
+            new SwapFrame(options.StreamId, frame.Seq, frame.RemainingMs, options.Swap, width, height, crops, detections, FrameTracing.TraceParent(trace)));
+        if (reply is not FrameSwapped swapped) return Outcome(frame, trace, reply);
         ledger.Record(EdgeStages.WorkerSwap, swapped.WorkerMs);
         ledger.AnsweredBy(swapped.Worker);
         if (swapped.EnhanceMs > 0) ledger.Record(EdgeStages.WorkerEnhance, swapped.EnhanceMs);
 
+        using var composite = FrameTracing.StartChild(FrameTracing.Composite, trace);
         var compositing = Stopwatch.GetTimestamp();
         var before = KnownFaces;
         var faces = FaceRegions.Of(swapped.Tracks, null, width, height);
@@ -137,20 +145,20 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
     }
 
     /// <summary>Asks a stage region with what is left of the budget as the timeout; null when the frame was dropped (and counted) instead.</summary>
-    private async Task<object?> Ask(string stage, IActorRef region, StreamFrame frame, IStreamMessage message)
+    private async Task<object?> Ask(string stage, IActorRef region, StreamFrame frame, Activity? trace, IStreamMessage message)
     {
         var size = FaceSwapSerializer.Serialize(message).Length;
         if (size > options.MaxPayloadBytes)
         {
             ledger.Oversize();
             log.Warning("stream {0} frame {1}: {2} request of {3} bytes exceeds the {4}-byte limit; dropped", options.StreamId, frame.Seq, stage, size, options.MaxPayloadBytes);
-            ledger.Drop(frame, stage, DropReasons.Oversize);
+            Dropped(frame, trace, stage, DropReasons.Oversize);
             return null;
         }
         var remaining = frame.RemainingMs;
         if (remaining <= 0)
         {
-            ledger.Drop(frame, stage, DropReasons.Budget);
+            Dropped(frame, trace, stage, DropReasons.Budget);
             return null;
         }
         var started = Stopwatch.GetTimestamp();
@@ -163,7 +171,7 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
         }
         catch (AskTimeoutException)
         {
-            ledger.Drop(frame, stage, DropReasons.Timeout);
+            Dropped(frame, trace, stage, DropReasons.Timeout);
             return null;
         }
         finally
@@ -173,27 +181,36 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
         }
     }
 
-    private FrameOutcome Outcome(StreamFrame frame, object? answer)
+    private FrameOutcome Outcome(StreamFrame frame, Activity? trace, object? answer)
     {
         switch (answer)
         {
             case null:
                 return new FrameOutcome(frame, OutcomeKind.Dropped, KnownFaces);
             case StageDropped dropped:
-                return Drop(frame, dropped.Stage, dropped.Reason);
+                return Drop(frame, trace, dropped.Stage, dropped.Reason);
             case StageFailed failed:
                 log.Warning("stream {0} frame {1}: {2} stage failed: {3}", options.StreamId, frame.Seq, failed.Stage, failed.Error);
+                FrameTracing.Failed(trace, $"{failed.Stage} failed: {failed.Error}");
                 return new FrameOutcome(frame, OutcomeKind.Failed, KnownFaces);
             default:
                 log.Error("stream {0} frame {1}: unexpected answer {2}", options.StreamId, frame.Seq, answer.GetType().Name);
+                FrameTracing.Failed(trace, $"unexpected answer {answer.GetType().Name}");
                 return new FrameOutcome(frame, OutcomeKind.Failed, KnownFaces);
         }
     }
 
-    private FrameOutcome Drop(StreamFrame frame, string hop, string reason)
+    private FrameOutcome Drop(StreamFrame frame, Activity? trace, string hop, string reason)
+    {
+        Dropped(frame, trace, hop, reason);
+        return new FrameOutcome(frame, OutcomeKind.Dropped, KnownFaces);
+    }
+
+    /// <summary>Drops the frame in the books, and its span as failed with the same hop/reason label.</summary>
+    private void Dropped(StreamFrame frame, Activity? trace, string hop, string reason)
     {
         ledger.Drop(frame, hop, reason);
-        return new FrameOutcome(frame, OutcomeKind.Dropped, KnownFaces);
+        FrameTracing.Failed(trace, $"dropped: {hop}/{reason}");
     }
 
     /// <summary>Every patch decoded and checked before any pixel changes: a patch that does not fit the frame fails the frame, it is not clipped.</summary>

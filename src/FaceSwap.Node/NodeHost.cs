@@ -14,6 +14,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using System.Net;
 using FaceSwap.Node.Management;
+using FaceSwap.Node.Tracing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -41,6 +42,7 @@ public static class NodeHost
             logging.AddProvider(ring);
             logging.SetMinimumLevel(logLevel);
             logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            NodeTracing.Add(services, settings.Tracing, settings.SelfAddress);
             services.AddSingleton(ring);
             services.AddSingleton<StreamDirectory>();
             services.AddSingleton(p => new NodeMetrics(settings, p.GetRequiredService<StreamDirectory>(), worker));

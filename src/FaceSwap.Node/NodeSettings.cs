@@ -4,6 +4,7 @@ using FaceSwap.Cluster.Placement;
 using FaceSwap.Contracts;
 using FaceSwap.Edge;
 using FaceSwap.Inference.Batching;
+using FaceSwap.Node.Tracing;
 
 namespace FaceSwap.Node;
 
@@ -27,6 +28,7 @@ public sealed record NodeSettings(
     PlacementSettings Placement,
     Management.ManagementSettings Management,
     FscSettings Fsc,
+    TracingSettings Tracing,
     string Source,
     Config Config)
 {
@@ -47,6 +49,7 @@ public sealed record NodeSettings(
         ("FSC_MANAGEMENT_HOSTNAME", "faceswap.management.hostname"),
         ("FSC_MANAGEMENT_PORT", "faceswap.management.port"),
         ("FSC_MANAGEMENT_TOKEN", "faceswap.management.token"),
+        ("FSC_OTLP_ENDPOINT", "faceswap.tracing.otlp-endpoint"),
     ];
 
     public bool Has(string role) => Roles.Contains(role);
@@ -87,6 +90,7 @@ public sealed record NodeSettings(
                 FscSettings.Absolute(config.GetString("faceswap.placement.durable-dir", ".cache/placement")))),
             Section(source, "faceswap.management", () => FaceSwap.Node.Management.ManagementSettings.From(config, source)),
             FscSettings.From(config, source),
+            Section(source, TracingSettings.SectionPath, () => TracingSettings.From(config)),
             source,
             config);
     }

@@ -1,3 +1,4 @@
+using System.Reflection;
 using FaceSwap.Contracts.Stages;
 using MessagePack;
 
@@ -36,8 +37,50 @@ public sealed class VersioningTests
             var bytes = MessagePackSerializer.Serialize(v1Type, old, MessagePackSerializerOptions.Standard);
             var current = FaceSwapSerializer.Deserialize(bytes, v1Type.Name);
             Assert.Equal(v1Type.Name, current.GetType().Name);
-            FieldAssert.Equal(old, current);
+            // Compare on the old type's members; what it lacks (keys appended since) must read as its default.
+            FieldAssert.Equal(current, old);
+            foreach (var appended in AppendedSince(v1Type, current.GetType()))
+            {
+                var value = appended.GetValue(current);
+                Assert.True(value is null || appended.PropertyType.IsValueType && value.Equals(Activator.CreateInstance(appended.PropertyType)),
+                    $"{v1Type.Name}.{appended.Name}, absent from the v1 bytes, read as {value}");
+            }
         }
+    }
+
+    /// <summary>The [Key] members of <paramref name="current"/> that <paramref name="v1Type"/> lacks.</summary>
+    private static IEnumerable<PropertyInfo> AppendedSince(Type v1Type, Type current) =>
+        current.GetProperties().Where(p => p.GetCustomAttribute<KeyAttribute>() is not null && v1Type.GetProperty(p.Name) is null);
+
+    [Fact]
+    public void Stage_requests_from_a_sender_without_tracing_read_with_no_trace_context()
+    {
+        // TraceParent was appended to the three stage requests (DetectFrame Key 5, SwapFrame Key 8, EnhanceFrame Key 4).
+        var generator = new MessageGenerator(11);
+        foreach (var v1Type in new[] { typeof(V1.DetectFrame), typeof(V1.SwapFrame), typeof(V1.EnhanceFrame) })
+        {
+            var old = generator.Create(v1Type);
+            var read = FaceSwapSerializer.Deserialize(MessagePackSerializer.Serialize(v1Type, old, MessagePackSerializerOptions.Standard), v1Type.Name);
+            Assert.Equal(["TraceParent"], AppendedSince(v1Type, read.GetType()).Select(p => p.Name));
+            Assert.Null(read switch
+            {
+                DetectFrame detect => detect.TraceParent,
+                SwapFrame swap => swap.TraceParent,
+                EnhanceFrame enhance => enhance.TraceParent,
+                _ => throw new InvalidOperationException($"{read.GetType().Name} is not a stage request"),
+            });
+        }
+    }
+
+    [Fact]
+    public void A_trace_context_round_trips_and_an_older_node_reads_the_request_without_it()
+    {
+        const string TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        var frame = new DetectFrame("s", 3, 100, new EncodedImage(EncodedImage.Jpeg, 1, 1, [1, 2]), 1.5f, TraceParent);
+        var bytes = FaceSwapSerializer.Serialize(frame);
+        Assert.Equal(TraceParent, Assert.IsType<DetectFrame>(FaceSwapSerializer.Deserialize(bytes, nameof(DetectFrame))).TraceParent);
+        var old = MessagePackSerializer.Deserialize<V1.DetectFrame>(bytes, MessagePackSerializerOptions.Standard);
+        Assert.Equal((frame.StreamId, frame.Seq, frame.Scale), (old.StreamId, old.Seq, old.Scale));
     }
 
     [Theory]

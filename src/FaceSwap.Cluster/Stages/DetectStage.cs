@@ -29,7 +29,8 @@ public sealed class DetectStage : StageEntity
 
     private void Detect(DetectFrame request)
     {
-        if (BudgetSpent(request.StreamId, request.Seq, request.BudgetMs, request.ReceivedAt)) return;
+        using var span = StartSpan(request.TraceParent, request.StreamId, request.Seq);
+        if (BudgetSpent(request.StreamId, request.Seq, request.BudgetMs, request.ReceivedAt, span)) return;
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -42,12 +43,12 @@ public sealed class DetectStage : StageEntity
         }
         catch (BudgetExpiredException e)
         {
-            Expired(request.StreamId, request.Seq, e);
+            Expired(request.StreamId, request.Seq, e, span);
         }
         catch (Exception e)
         {
             Log.Error(e, "detect: stream {0} frame {1} ({2} bytes) failed", request.StreamId, request.Seq, request.Frame?.Data?.Length ?? 0);
-            Fail(request.StreamId, request.Seq, e);
+            Fail(request.StreamId, request.Seq, e, span);
         }
     }
 }

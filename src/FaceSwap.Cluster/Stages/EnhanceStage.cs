@@ -32,7 +32,8 @@ public sealed class EnhanceStage : StageEntity
     private void Enhance(EnhanceFrame request)
     {
         var swapped = request.Swapped;
-        if (BudgetSpent(request.StreamId, swapped.Seq, request.BudgetMs, request.ReceivedAt)) return;
+        using var span = StartSpan(request.TraceParent, request.StreamId, swapped.Seq);
+        if (BudgetSpent(request.StreamId, swapped.Seq, request.BudgetMs, request.ReceivedAt, span)) return;
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -56,7 +57,7 @@ public sealed class EnhanceStage : StageEntity
         catch (Exception e)
         {
             Log.Error(e, "enhance: stream {0} frame {1} with {2} failed", request.StreamId, swapped.Seq, request.Settings.Enhancer);
-            Fail(request.StreamId, swapped.Seq, e);
+            Fail(request.StreamId, swapped.Seq, e, span);
         }
     }
 

@@ -4,6 +4,7 @@ using Akka.Event;
 using FaceSwap.Cluster.Worker;
 using FaceSwap.Contracts;
 using FaceSwap.Contracts.Stages;
+using FaceSwap.Contracts.Tracing;
 using FaceSwap.Faces.Alignment;
 using FaceSwap.Faces.Detection;
 using FaceSwap.Faces.Landmarks;
@@ -49,7 +50,8 @@ public sealed class SwapStage : StageEntity
 
     private void Swap(SwapFrame request)
     {
-        if (BudgetSpent(request.StreamId, request.Seq, request.BudgetMs, request.ReceivedAt)) return;
+        using var span = StartSpan(request.TraceParent, request.StreamId, request.Seq);
+        if (BudgetSpent(request.StreamId, request.Seq, request.BudgetMs, request.ReceivedAt, span)) return;
         var started = Stopwatch.GetTimestamp();
         var originals = new List<(Rect Rect, Mat Pixels)>();
         try
@@ -76,24 +78,25 @@ public sealed class SwapStage : StageEntity
             var tracks = engine.Tracks.Select(t => WireFaces.Box(StreamSwapEngine.MeshBox(t.Landmarks), t.Landmarks.Presence)).ToArray();
             var swapped = new FrameSwapped(request.StreamId, request.Seq, patches, tracks, engine.DetectDue, result.Lost, StageBudget.ElapsedMs(started), _models.Name);
             if (request.Settings.Enhancer is not null && patches.Length > 0 && _enhance is not null)
-                _enhance.Forward(new EnhanceFrame(request.StreamId, StageBudget.Remaining(request.BudgetMs, request.ReceivedAt), request.Settings, swapped));
+                _enhance.Forward(new EnhanceFrame(request.StreamId, StageBudget.Remaining(request.BudgetMs, request.ReceivedAt), request.Settings, swapped,
+                    FrameTracing.TraceParent(span)));
             else
                 Sender.Tell(swapped);
         }
         catch (BudgetExpiredException e)
         {
-            Expired(request.StreamId, request.Seq, e);
+            Expired(request.StreamId, request.Seq, e, span);
         }
         catch (FaceSwap.Governance.Consent.ConsentException e)
         {
             // Expected, not a fault: the identity may not be used for streams (any more).
             Log.Warning("swap: stream {0} frame {1} refused: {2}", request.StreamId, request.Seq, e.Message);
-            Fail(request.StreamId, request.Seq, e);
+            Fail(request.StreamId, request.Seq, e, span);
         }
         catch (Exception e)
         {
             Log.Error(e, "swap: stream {0} frame {1} ({2} region(s)) failed", request.StreamId, request.Seq, request.Crops?.Length ?? 0);
-            Fail(request.StreamId, request.Seq, e);
+            Fail(request.StreamId, request.Seq, e, span);
         }
         finally
         {

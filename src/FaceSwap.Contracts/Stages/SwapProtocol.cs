@@ -6,6 +6,7 @@ namespace FaceSwap.Contracts.Stages;
 /// <summary>
 /// Edge → swap entity: the full-resolution regions around the stream's faces (where they were last, and where the
 /// detector found them when <see cref="Detections"/> is set), for tracking, landmarks and the swap.
+/// <see cref="TraceParent"/>: the frame's span (W3C traceparent) when the frame is traced, else null.
 /// </summary>
 [MessagePackObject]
 public sealed record SwapFrame(
@@ -16,7 +17,8 @@ public sealed record SwapFrame(
     [property: Key(4)] int FrameWidth,
     [property: Key(5)] int FrameHeight,
     [property: Key(6)] ImageCrop[] Crops,
-    [property: Key(7)] FaceBox[]? Detections) : IStreamMessage
+    [property: Key(7)] FaceBox[]? Detections,
+    [property: Key(8)] string? TraceParent = null) : IStreamMessage
 {
     [IgnoreMember] public long ReceivedAt { get; } = Stopwatch.GetTimestamp();
 }
@@ -39,11 +41,11 @@ public sealed record FrameSwapped(
 
 /// <summary>
 /// Swap entity → enhance entity (same stream), forwarded with the edge as sender so the frame still makes one
-/// round trip: the swapped patches to restore.
+/// round trip: the swapped patches to restore. <see cref="TraceParent"/>: the swap's span when the frame is traced, else null.
 /// </summary>
 [MessagePackObject]
 public sealed record EnhanceFrame([property: Key(0)] string StreamId, [property: Key(1)] int BudgetMs, [property: Key(2)] StreamSettings Settings,
-    [property: Key(3)] FrameSwapped Swapped) : IStreamMessage
+    [property: Key(3)] FrameSwapped Swapped, [property: Key(4)] string? TraceParent = null) : IStreamMessage
 {
     [IgnoreMember] public long ReceivedAt { get; } = Stopwatch.GetTimestamp();
 }
