@@ -68,6 +68,12 @@ public sealed class MessageGenerator(int seed)
                 array.SetValue(Value(elementType, nullability.ElementType!), i);
             return array;
         }
+        if (type == typeof(Dictionary<string, long>))
+        {
+            var counts = new Dictionary<string, long>();
+            for (var i = _random.Next(4); i > 0; i--) counts[String()] = _random.NextInt64();
+            return counts;
+        }
         if (type.GetCustomAttribute<MessagePackObjectAttribute>() is not null)
             return Create(type);
         throw new NotSupportedException($"No generator for {type}: add one when a contract starts using it.");
@@ -118,6 +124,13 @@ public static class FieldAssert
         }
         else if (actual is byte[] bytes)
             Assert.True(((byte[])expected).AsSpan().SequenceEqual(bytes), $"{path}: bytes differ");
+        else if (actual is IDictionary map)
+        {
+            var expectedMap = (IDictionary)expected;
+            Assert.True(expectedMap.Count == map.Count, $"{path}: {expectedMap.Count} entries expected, got {map.Count}");
+            foreach (DictionaryEntry entry in expectedMap)
+                Equal(entry.Value, map[entry.Key], $"{path}[{entry.Key}]");
+        }
         else if (actual is IList list && actual is not string)
         {
             var expectedList = (IList)expected;
