@@ -18,6 +18,7 @@ public static class FscApp
             VerifyCommand.Create(),
             AuditCommand.Create(),
             KeysCommand.Create(),
+            CertsCommand.Create(),
             DoctorCommand.Create(),
             EvalCommand.Create(),
             DemoCommand.Create(),

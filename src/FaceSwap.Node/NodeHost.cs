@@ -15,6 +15,7 @@ using Microsoft.Extensions.Logging;
 using System.Net;
 using FaceSwap.Node.Management;
 using FaceSwap.Node.Tracing;
+using FaceSwap.Node.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -30,7 +31,7 @@ namespace FaceSwap.Node;
 public static class NodeHost
 {
     /// <param name="worker">the models the stage entities share; required with the gpu-worker role</param>
-    /// <param name="extraHocon">HOCON laid over the defaults (tests turn serialize-messages on)</param>
+    /// <param name="extraHocon">HOCON laid over the defaults and the serializer binding (tests turn serialize-messages on, or bind an older wire format)</param>
     public static IHost Build(NodeSettings settings, WorkerModels? worker, string extraHocon = "", LogLevel logLevel = LogLevel.Information)
     {
         if (settings.Has(Roles.Worker) && worker is null) throw new ArgumentException("a gpu-worker node needs its models");
@@ -61,9 +62,15 @@ public static class NodeHost
         }
         // The management endpoint shares the host: it starts and stops with the node.
         var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        web.WebHost.UseKestrel(o => o.Listen(settings.Management.Hostname == "localhost" ? IPAddress.Loopback : IPAddress.Parse(settings.Management.Hostname),
-            settings.Management.Port));
+        web.WebHost.UseKestrel(o =>
+        {
+            o.Listen(settings.Management.Hostname == "localhost" ? IPAddress.Loopback : IPAddress.Parse(settings.Management.Hostname), settings.Management.Port);
+            o.Limits.MaxRequestBodySize = ManagementSettings.MaxBodyBytes;
+            o.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            o.Limits.MaxRequestLineSize = 8 * 1024;
+        });
         Services(web.Logging, web.Services);
+        ManagementApi.AddServices(web.Services, settings.Management);
         var app = web.Build();
         ManagementApi.Map(app, settings, worker);
         return app;
@@ -85,12 +92,17 @@ public static class NodeHost
     private static void Configure(AkkaConfigurationBuilder akka, NodeSettings settings, WorkerModels? worker, string extraHocon)
     {
         akka.AddHocon($$"""
-            {{extraHocon}}
             {{FaceSwapSerializer.HoconBinding}}
+            {{extraHocon}}
             akka.remote.dot-netty.tcp.maximum-frame-size = {{settings.MaxFrameSize}}b
             akka.cluster.sharding.passivate-idle-entity-after = {{(int)settings.PassivateIdleAfter.TotalSeconds}}s
             {{DurableStore(settings)}}
             """, HoconAddMode.Prepend);
+        if (settings.Tls.Enabled)
+        {
+            akka.AddHocon("akka.remote.dot-netty.tcp.enable-ssl = on", HoconAddMode.Prepend);
+            akka.AddSetup(ClusterTls.Setup(settings.Tls));
+        }
         // The faceswap tree (the stage dispatcher among it) from the same files fsc reads.
         akka.AddHocon(settings.Config, HoconAddMode.Append);
         akka.ConfigureLoggers(loggers =>

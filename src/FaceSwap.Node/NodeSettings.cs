@@ -29,6 +29,7 @@ public sealed record NodeSettings(
     Management.ManagementSettings Management,
     FscSettings Fsc,
     TracingSettings Tracing,
+    Security.TlsSettings Tls,
     string Source,
     Config Config)
 {
@@ -50,12 +51,19 @@ public sealed record NodeSettings(
         ("FSC_MANAGEMENT_PORT", "faceswap.management.port"),
         ("FSC_MANAGEMENT_TOKEN", "faceswap.management.token"),
         ("FSC_OTLP_ENDPOINT", "faceswap.tracing.otlp-endpoint"),
+        ("FSC_TLS", "faceswap.node.tls.enabled"),
+        ("FSC_TLS_CERTIFICATE", "faceswap.node.tls.certificate"),
+        ("FSC_TLS_PASSWORD", "faceswap.node.tls.password"),
+        ("FSC_TLS_CA", "faceswap.node.tls.ca"),
     ];
 
     public bool Has(string role) => Roles.Contains(role);
 
     /// <summary>This node's own address: the seed when no seeds are configured.</summary>
-    public string SelfAddress => $"akka.tcp://{SystemName}@{(string.IsNullOrEmpty(PublicHostname) ? Hostname : PublicHostname)}:{Port}";
+    public string SelfAddress => $"{Protocol}://{SystemName}@{(string.IsNullOrEmpty(PublicHostname) ? Hostname : PublicHostname)}:{Port}";
+
+    /// <summary>The remoting scheme: DotNetty names TLS connections akka.ssl.tcp.</summary>
+    public string Protocol => Tls.Enabled ? "akka.ssl.tcp" : "akka.tcp";
 
     public static NodeSettings Load()
     {
@@ -91,6 +99,7 @@ public sealed record NodeSettings(
             Section(source, "faceswap.management", () => FaceSwap.Node.Management.ManagementSettings.From(config, source)),
             FscSettings.From(config, source),
             Section(source, TracingSettings.SectionPath, () => TracingSettings.From(config)),
+            Section(source, "faceswap.node.tls", () => Security.TlsSettings.From(config)),
             source,
             config);
     }

@@ -9,6 +9,20 @@ public sealed class ModelStoreTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    [Theory]
+    [InlineData("../../etc/passwd")]
+    [InlineData("models/inswapper_128")]
+    [InlineData(".hidden")]
+    [InlineData("")]
+    [InlineData("a\\b")]
+    public void A_model_name_that_is_not_a_plain_name_is_refused_before_any_file_is_touched(string name)
+    {
+        var store = new ModelStore(Path.Combine(_dir.Path, "names"));
+        Assert.Contains("is not a model name", Assert.Throws<ArgumentException>(() => store.Contains(name)).Message);
+        Assert.Throws<ArgumentException>(() => store.Get(name));
+        Assert.Equal("gfpgan_1.4", ModelStore.CheckName("gfpgan_1.4"));
+    }
+
     [Fact]
     public void Default_pack_builds_once_and_is_reused_on_the_second_run()
     {

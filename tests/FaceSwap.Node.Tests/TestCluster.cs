@@ -160,8 +160,9 @@ public sealed class ClusterFixture : IDisposable
     /// <param name="serializeLocal">serialize even local messages (off only where Akka's own local events would not survive it)</param>
     /// <param name="batching">the worker's batchers; none: the shipped config's</param>
     /// <param name="configure">changes to the node's settings (a worker's capacity, its unload grace)</param>
+    /// <param name="extraHocon">HOCON over the node's (a worker speaking an older wire format)</param>
     public async Task<TestNode> Start(string[] roles, string? seed = null, ModelStore? enhancers = null, bool serializeLocal = true,
-        BatchingOptions? batching = null, Func<NodeSettings, NodeSettings>? configure = null)
+        BatchingOptions? batching = null, Func<NodeSettings, NodeSettings>? configure = null, string extraHocon = "")
     {
         var port = TestPorts.Free();
         var loaded = NodeSettings.Load();
@@ -176,7 +177,7 @@ public sealed class ClusterFixture : IDisposable
             ? new WorkerModels(OpenAnalyzer(), new ConsentedSourceFaces(_identities, _consent), $"worker-{port}", enhancers, batching ?? settings.Batching,
                 reopenAnalysis: OpenAnalyzer)
             : null;
-        var host = NodeHost.Build(settings, worker, serializeLocal ? Hocon : "", Environment.GetEnvironmentVariable("FSC_TEST_LOG") == "info" ? LogLevel.Information : LogLevel.Warning);
+        var host = NodeHost.Build(settings, worker, (serializeLocal ? Hocon : "") + "\n" + extraHocon, Environment.GetEnvironmentVariable("FSC_TEST_LOG") == "info" ? LogLevel.Information : LogLevel.Warning);
         await host.StartAsync();
         await StreamRunner.WhenUp(host, TimeSpan.FromSeconds(60));
         return new TestNode(host, settings, worker);

@@ -106,7 +106,7 @@ public sealed partial class NodeProcess : IDisposable
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
-    [GeneratedRegex(@"node (akka\.tcp://\S+) up with roles [^;\s]+(?:; management (\S+))?")]
+    [GeneratedRegex(@"node (akka(?:\.ssl)?\.tcp://\S+) up with roles [^;\s]+(?:; management (\S+))?")]
     private static partial Regex UpLine();
 
     /// <summary>Log lines (Microsoft's console logger, Akka's own format, timestamps), as opposed to what the node prints for people.</summary>

@@ -15,8 +15,16 @@ namespace FaceSwap.Cluster.Placement;
 /// capacity for them. Plan and admissions live in DistributedData, written to a majority (and to each node's
 /// durable store), so the next coordinator resumes them.
 /// </summary>
-public sealed class PlacementCoordinator : ReceiveActor, IWithStash
+public sealed class PlacementCoordinator : ReceiveActor, IWithStash, IWithTimers
 {
+    private sealed class SettleTimeout
+    {
+        public static readonly SettleTimeout Instance = new();
+    }
+
+    /// <summary>How long a resumed coordinator waits for every worker's report before it re-plans with the ones it has.</summary>
+    private static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(5);
+
     private sealed record Resumed(PlacementPlan Plan, AdmissionLedger Ledger, bool FromLocalReplica);
 
     private sealed record Known(WorkerReport Report, IActorRef Agent);
@@ -32,6 +40,12 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash
     private AdmissionLedger _ledger = AdmissionLedger.Empty;
 
     public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    // Until every worker has reported (or SettleWait passed), the resumed plan stands: a plan made from the first
+    // report alone would take every model off the workers that have not reported yet.
+    private bool _settling = true;
 
     /// <param name="consistencyTimeout">how long a majority read or write may take before it falls back to this node's replica</param>
     public static Props Props(PlacementPolicy policy, TimeSpan? consistencyTimeout = null) =>
@@ -87,6 +101,8 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash
             _log.Info("placement: coordinator resumed plan {0}, {1} admitted stream(s)", PlacementView.Describe(_plan), _ledger.Streams.Length);
             PlacementView.For(Context.System).Update(_plan);
             Become(Active);
+            Timers.StartSingleTimer("settle", SettleTimeout.Instance, SettleWait);
+            Settle(null);
             Stash.UnstashAll();
         });
         Receive<Status.Failure>(failure =>
@@ -99,11 +115,17 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash
 
     private void Active()
     {
+        Receive<SettleTimeout>(_ => Settle($"not every worker reported within {SettleWait.TotalSeconds:0} s"));
         Receive<WorkerReport>(report =>
         {
             var joined = !_workers.ContainsKey(report.Node);
             _workers[report.Node] = new Known(report, Sender);
             if (joined) _log.Info("placement: worker {0} reports ({1}, {2} MiB free, holds [{3}])", report.Node, report.Provider, report.MemoryFreeBytes >> 20, string.Join(", ", report.Loaded));
+            if (_settling)
+            {
+                Settle(null);
+                return;
+            }
             Replan(joined ? $"worker {report.Node} joined" : null);
             Reconcile(report.Node);
         });
@@ -165,6 +187,20 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash
             _log.Warning("placement: {0} reached fewer replicas than a majority within {1} s ({2}); it spreads by gossip", failure.Key, _consistencyTimeout.TotalSeconds, failure.GetType().Name));
     }
 
+    /// <summary>Ends the settling once every worker member has reported (or <paramref name="timedOut"/> says why not), then plans with what is known.</summary>
+    private void Settle(string? timedOut)
+    {
+        if (!_settling) return;
+        var missing = _cluster.State.Members.Where(m => m.Status == MemberStatus.Up && m.HasRole(Roles.Worker))
+            .Select(m => m.Address.ToString()).Where(a => !_workers.ContainsKey(a)).ToList();
+        if (missing.Count > 0 && timedOut is null) return;
+        _settling = false;
+        Timers.Cancel("settle");
+        if (timedOut is not null) _log.Warning("placement: {0} (missing {1}); planning with the {2} that did", timedOut, string.Join(", ", missing), _workers.Count);
+        Replan(_workers.Count == 0 ? null : $"{_workers.Count} worker(s) reported");
+        foreach (var node in _workers.Keys) Reconcile(node);
+    }
+
     /// <summary>The reports of the workers that can take orders now.</summary>
     private List<WorkerReport> Live() => [.. _workers.Values.Where(w => !_unreachable.Contains(w.Report.Node)).Select(w => w.Report)];
 
@@ -172,6 +208,7 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash
     /// <param name="force">the plan was changed here already (overrides, failures): write it even if placement stays</param>
     private void Replan(string? why, bool force = false)
     {
+        if (_settling && !force) return;
         var before = _plan;
         _plan = PlacementPlanner.Plan(_plan, Live(), _policy);
         if (ReferenceEquals(before, _plan) && !force) return;

@@ -57,7 +57,23 @@ public sealed class ModelStore(string directory)
         return stored;
     }
 
-    public string ManifestPath(string name) => System.IO.Path.Combine(Directory, name + ManifestSuffix);
+    /// <summary>The manifest's path; a name that is not a plain file name (a path, a parent step, a hidden file) is refused.</summary>
+    public string ManifestPath(string name)
+    {
+        CheckName(name);
+        var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(Directory, name + ManifestSuffix));
+        if (!path.StartsWith(Directory + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new ModelStoreException(path, $"model name '{name}' points outside the store");
+        return path;
+    }
+
+    /// <summary>Model names come from operators and the network: letters, digits, '.', '_' and '-', not starting with '.'.</summary>
+    public static string CheckName(string name)
+    {
+        if (name.Length is 0 or > 128 || name[0] == '.' || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+            throw new ArgumentException($"'{name}' is not a model name: 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'");
+        return name;
+    }
 
     public static string Sha256Of(string path)
     {

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -25,8 +27,31 @@ public static class ManagementApi
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>The API's rate limit: a token bucket per client address over /api (probes and metrics stay free).</summary>
+    public static void AddServices(IServiceCollection services, ManagementSettings settings) => services.AddRateLimiter(options =>
+    {
+        options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+        options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => context.Request.Path.StartsWithSegments("/api")
+            ? RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = settings.Burst,
+                TokensPerPeriod = settings.RequestsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            })
+            : RateLimitPartition.GetNoLimiter("probes"));
+        options.OnRejected = async (rejected, cancel) =>
+        {
+            rejected.HttpContext.Response.Headers.RetryAfter = "1";
+            await rejected.HttpContext.Response.WriteAsJsonAsync(new CommandResult(false,
+                $"too many requests from {rejected.HttpContext.Connection.RemoteIpAddress}: the API takes {settings.RequestsPerSecond} per second (burst {settings.Burst}); retry in a second"), cancel);
+        };
+    });
+
     public static void Map(WebApplication app, NodeSettings settings, WorkerModels? worker)
     {
+        app.UseRateLimiter();
         var tokens = new ManagementTokens(settings.Management);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("management");
         ActorSystem System() => app.Services.GetRequiredService<ActorSystem>();
@@ -34,6 +59,12 @@ public static class ManagementApi
 
         app.Use(async (context, next) =>
         {
+            if (context.Request.ContentLength > ManagementSettings.MaxBodyBytes)
+            {
+                await Results.Json(new CommandResult(false, $"a {context.Request.ContentLength}-byte request body is over the API's {ManagementSettings.MaxBodyBytes} bytes (it takes its arguments in the query)"),
+                    statusCode: StatusCodes.Status413PayloadTooLarge).ExecuteAsync(context);
+                return;
+            }
             if (context.Request.Path.StartsWithSegments("/api"))
             {
                 var header = context.Request.Headers.Authorization.ToString();
@@ -126,19 +157,19 @@ public static class ManagementApi
 
         api.MapGet("/models/placement", async () => await Coordinator().Ask<PlacementPlan>(new GetPlan(), AskTimeout));
         api.MapPost("/models/pin", async (string model, [Microsoft.AspNetCore.Mvc.FromQuery] string[] node) =>
-            await Override(Coordinator(), new PinModel(model, [.. node.Select(n => Member(System(), n).ToString())]), logger));
-        api.MapPost("/models/unpin", async (string model) => await Override(Coordinator(), new PinModel(model, []), logger));
+            await Override(Coordinator(), new PinModel(ModelName(model), [.. node.Select(n => Member(System(), n).ToString())]), logger));
+        api.MapPost("/models/unpin", async (string model) => await Override(Coordinator(), new PinModel(ModelName(model), []), logger));
         api.MapPost("/models/load", async (string model, string node) =>
         {
             var plan = await Coordinator().Ask<PlacementPlan>(new GetPlan(), AskTimeout);
             var target = Member(System(), node).ToString();
-            return await Override(Coordinator(), new PinModel(model, [.. PinnedOrPlaced(plan, model).Append(target).Distinct()]), logger);
+            return await Override(Coordinator(), new PinModel(ModelName(model), [.. PinnedOrPlaced(plan, model).Append(target).Distinct()]), logger);
         });
         api.MapPost("/models/unload", async (string model, string node) =>
         {
             var plan = await Coordinator().Ask<PlacementPlan>(new GetPlan(), AskTimeout);
             var target = Member(System(), node).ToString();
-            var rest = PinnedOrPlaced(plan, model).Where(n => n != target).ToArray();
+            var rest = PinnedOrPlaced(plan, ModelName(model)).Where(n => n != target).ToArray();
             if (rest.Length == 0) throw new ManagementException($"{model} would be on no node after unloading it from {target}: load it elsewhere first, or drain {target}", 409);
             return await Override(Coordinator(), new PinModel(model, rest), logger);
         });
@@ -164,6 +195,18 @@ public static class ManagementApi
     }
 
     private static CommandResult Done(string message) => new(true, message);
+
+    private static string ModelName(string name)
+    {
+        try
+        {
+            return FaceSwap.Inference.Models.ModelStore.CheckName(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ManagementException(e.Message);
+        }
+    }
 
     private static ClusterView Show(ActorSystem system)
     {
@@ -265,11 +308,12 @@ public static class ManagementApi
     {
         try
         {
-            return Address.Parse(given.Contains("://", StringComparison.Ordinal) ? given : $"akka.tcp://{system.Name}@{given}");
+            var protocol = Akka.Cluster.Cluster.Get(system).SelfAddress.Protocol;
+            return Address.Parse(given.Contains("://", StringComparison.Ordinal) ? given : $"{protocol}://{system.Name}@{given}");
         }
         catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
         {
-            throw new ManagementException($"'{given}' is not a node address (akka.tcp://{system.Name}@HOST:PORT or HOST:PORT): {e.Message}");
+            throw new ManagementException($"'{given}' is not a node address (PROTOCOL://{system.Name}@HOST:PORT or HOST:PORT): {e.Message}");
         }
     }
 

@@ -7,8 +7,14 @@ using FaceSwap.Cluster.Configuration;
 namespace FaceSwap.Node.Management;
 
 /// <summary>The <c>faceswap.management</c> section: where the node's HTTP endpoint listens and how its API is protected.</summary>
-public sealed record ManagementSettings(bool Enabled, string Hostname, int Port, string? Token, string TokenFile, int LogLines)
+/// <param name="RequestsPerSecond">API requests a client address may make per second, beyond its burst (probes and metrics are not limited)</param>
+/// <param name="Burst">requests a client may make at once</param>
+public sealed record ManagementSettings(bool Enabled, string Hostname, int Port, string? Token, string TokenFile, int LogLines,
+    int RequestsPerSecond = 20, int Burst = 40)
 {
+    /// <summary>The API takes its arguments in the query: a body this large is refused before anything reads it.</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
     public static ManagementSettings From(Config config, string source)
     {
         var hostname = config.GetString("faceswap.management.hostname", "127.0.0.1");
@@ -24,8 +30,13 @@ public sealed record ManagementSettings(bool Enabled, string Hostname, int Port,
             port,
             config.GetString("faceswap.management.token", "") is { Length: > 0 } token ? token : null,
             FscSettings.Absolute(config.GetString("faceswap.management.token-file", ".cache/management.token")),
-            lines);
+            lines,
+            Positive(config.GetInt("faceswap.management.rate-limit.requests-per-second", 20), "rate-limit.requests-per-second", source),
+            Positive(config.GetInt("faceswap.management.rate-limit.burst", 40), "rate-limit.burst", source));
     }
+
+    private static int Positive(int value, string key, string source) =>
+        value >= 1 ? value : throw new ArgumentException($"{source}: faceswap.management.{key} {value} must be at least 1");
 }
 
 /// <summary>
