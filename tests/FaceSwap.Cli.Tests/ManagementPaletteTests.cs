@@ -58,7 +58,8 @@ public sealed class ManagementPaletteTests(GovernedInstall install, ITestOutputH
         var names = addresses.ToDictionary(a => a.Value, a => a.Key);
 
         // cluster show: four members, all up and reachable, with their roles.
-        var show = Palette(seed, "cluster", "show");
+        // Each node printed its own 'up'; the seed sees them all up once gossip has spread it.
+        var show = await Until(() => Palette(seed, "cluster", "show") is var text && Regex.Matches(text, @" up ").Count == 4 ? text : null, "the seed to see four members up");
         foreach (var (name, address) in addresses)
             Assert.Matches(new Regex($@"^{Regex.Escape(address)}\s+up\s+\S*{(name.StartsWith("worker") ? "gpu-worker" : name)}\S*\s+yes$", RegexOptions.Multiline), show);
         Assert.Matches($@"leader\s+akka\.tcp://", show);
@@ -148,7 +149,7 @@ public sealed class ManagementPaletteTests(GovernedInstall install, ITestOutputH
         output.WriteLine($"moved to {worker} in {started.Elapsed.TotalSeconds:F1} s; longest output gap so far {after.MaxOutputGapMs:F0} ms; {after.FailModeFrames} fail-mode frames");
         // A frozen stream shows no frame for seconds; the fail mode fills the move within the budget (500 ms). The bound
         // leaves room for a loaded CI machine (four node processes beside the other suites on two cores).
-        Assert.True(after.MaxOutputGapMs < 1500, $"the output paused {after.MaxOutputGapMs:F0} ms");
+        Assert.True(after.MaxOutputGapMs < 2000, $"the output paused {after.MaxOutputGapMs:F0} ms");
     }
 
     private string Palette(string host, params string[] command)
