@@ -53,9 +53,13 @@ public sealed record NodeSettings(
         ("FSC_OTLP_ENDPOINT", "faceswap.tracing.otlp-endpoint"),
         ("FSC_TLS", "faceswap.node.tls.enabled"),
         ("FSC_TLS_CERTIFICATE", "faceswap.node.tls.certificate"),
+        ("FSC_TLS_KEY", "faceswap.node.tls.key"),
         ("FSC_TLS_PASSWORD", "faceswap.node.tls.password"),
         ("FSC_TLS_CA", "faceswap.node.tls.ca"),
     ];
+
+    /// <summary>Every environment variable a node's settings read through the config, with the path it overrides (deployment tests check manifests against it).</summary>
+    public static IReadOnlyList<(string Variable, string Path)> EnvironmentOverrides => [.. FscSettings.EnvironmentOverrides, .. Overrides];
 
     public bool Has(string role) => Roles.Contains(role);
 

@@ -10,7 +10,8 @@ using Xunit.Abstractions;
 namespace FaceSwap.Node.Tests;
 
 /// <summary>
-/// Remoting over mutual TLS with the cluster's CA pinned: a node with a certificate from that CA joins; one with a
+/// Remoting over mutual TLS with the cluster's CA pinned: a node with a certificate from that CA joins (PKCS#12 or
+/// PEM, as a Kubernetes Secret holds it); one with a
 /// certificate from another CA, or with no TLS at all, cannot, and the cluster goes on without it.
 /// </summary>
 public sealed class ClusterTlsTests(ITestOutputHelper output) : IDisposable
@@ -27,7 +28,7 @@ public sealed class ClusterTlsTests(ITestOutputHelper output) : IDisposable
         var seedAddress = Akka.Cluster.Cluster.Get(seed).SelfAddress.ToString();
         Assert.StartsWith("akka.ssl.tcp://", seedAddress);
 
-        var member = await Start("member", ours, Issue(ours, "member"), seedAddress);
+        var member = await Start("member", ours, IssuePem(ours, "member"), seedAddress);
         await Until(() => Akka.Cluster.Cluster.Get(seed).State.Members.Count(m => m.Status == MemberStatus.Up) == 2, "the member with our CA's certificate to join");
 
         // A valid certificate from another CA (its own chain is complete), and a node that speaks plain TCP.
@@ -45,9 +46,9 @@ public sealed class ClusterTlsTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void A_missing_certificate_or_CA_is_a_clear_error_naming_the_file()
     {
-        var missing = new TlsSettings(true, Path.Combine(_dir.Path, "none.pfx"), null, Path.Combine(_dir.Path, "ca.crt"));
+        var missing = new TlsSettings(true, Path.Combine(_dir.Path, "none.pfx"), null, null, Path.Combine(_dir.Path, "ca.crt"));
         Assert.Contains("none.pfx", Assert.Throws<FileNotFoundException>(() => ClusterTls.Setup(missing)).Message);
-        var noCa = new TlsSettings(true, Issue(Authority("only-cert"), "n"), "secret", Path.Combine(_dir.Path, "nowhere.crt"));
+        var noCa = new TlsSettings(true, Issue(Authority("only-cert"), "n"), null, "secret", Path.Combine(_dir.Path, "nowhere.crt"));
         Assert.Contains("nowhere.crt", Assert.Throws<FileNotFoundException>(() => ClusterTls.Setup(noCa)).Message);
     }
 
@@ -68,6 +69,16 @@ public sealed class ClusterTlsTests(ITestOutputHelper output) : IDisposable
         return file;
     }
 
+    /// <summary>The certificate and key as PEM files (a kubernetes.io/tls Secret's); returns the certificate's path, the key beside it.</summary>
+    private string IssuePem((string Certificate, string Key) authority, string node)
+    {
+        using var ca = ClusterCertificates.LoadAuthority(authority.Certificate, authority.Key);
+        using var issued = ClusterCertificates.Issue(ca, node, ["127.0.0.1"], TimeSpan.FromDays(1));
+        var folder = Path.Combine(_dir.Path, node);
+        ClusterCertificates.WriteNodePem(issued, Path.Combine(folder, "tls.crt"), Path.Combine(folder, "tls.key"));
+        return Path.Combine(folder, "tls.crt");
+    }
+
     /// <summary>A seed-role node with TLS from <paramref name="authority"/> and <paramref name="certificate"/> (none: plain TCP).</summary>
     private async Task<ActorSystem> Start(string name, (string Certificate, string Key)? authority, string? certificate, string? seedAddress)
     {
@@ -79,7 +90,9 @@ public sealed class ClusterTlsTests(ITestOutputHelper output) : IDisposable
             Seeds = seedAddress is null ? [] : [seedAddress],
             Management = loaded.Management with { Enabled = false },
             Placement = loaded.Placement with { DurableDir = Path.Combine(_dir.Path, $"placement-{name}") },
-            Tls = authority is { } ca ? new TlsSettings(true, certificate!, "secret", ca.Certificate) : TlsSettings.Off,
+            Tls = authority is not { } ca ? TlsSettings.Off
+                : certificate!.EndsWith(".crt", StringComparison.Ordinal) ? new TlsSettings(true, certificate, Path.ChangeExtension(certificate, ".key"), null, ca.Certificate)
+                : new TlsSettings(true, certificate, null, "secret", ca.Certificate),
         };
         var host = NodeHost.Build(settings, worker: null, logLevel: LogLevel.Warning);
         _hosts.Add(host);

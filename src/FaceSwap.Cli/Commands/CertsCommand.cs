@@ -22,13 +22,14 @@ public static class CertsCommand
 
         var node = new Argument<string>("name") { Description = "The node's name (its certificate's subject and a DNS name)." };
         var dns = new Option<string[]>("--dns") { Description = "More DNS names or IP addresses the node is reached by.", AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string?>("--output", "-o") { Description = "The PKCS#12 file (default: DIR/NAME.pfx)." };
+        var output = new Option<string?>("--output", "-o") { Description = "The PKCS#12 file (default: DIR/NAME.pfx); with --pem, the folder for tls.crt and tls.key." };
+        var pem = new Option<bool>("--pem") { Description = "Write PEM files tls.crt and tls.key (a kubernetes.io/tls Secret's) instead of PKCS#12." };
         var password = new Option<string?>("--password") { Description = "Protect the PKCS#12 file with a password (faceswap.node.tls.password)." };
         var nodeFolder = new Option<string>("--dir") { Description = "Where the CA lives.", DefaultValueFactory = _ => FscSettings.Absolute(".cache/tls") };
         var nodeDays = new Option<int>("--days") { Description = "Validity in days (at most the CA's).", DefaultValueFactory = _ => 90 };
-        var issue = new Command("node", "Issue a node certificate signed by the cluster's CA, for both ends of remoting's mutual TLS.") { node, dns, output, password, nodeFolder, nodeDays };
+        var issue = new Command("node", "Issue a node certificate signed by the cluster's CA, for both ends of remoting's mutual TLS.") { node, dns, output, pem, password, nodeFolder, nodeDays };
         issue.SetAction(parse => CliErrors.Run(() => Node(parse.GetValue(nodeFolder)!, parse.GetValue(node)!, parse.GetValue(dns) ?? [], parse.GetValue(output),
-            parse.GetValue(password), parse.GetValue(nodeDays))));
+            parse.GetValue(pem), parse.GetValue(password), parse.GetValue(nodeDays))));
         return new Command("certs", "Certificates for remoting's mutual TLS: the cluster's CA and node certificates.") { ca, issue };
     }
 
@@ -44,7 +45,7 @@ public static class CertsCommand
         return 0;
     }
 
-    private static int Node(string folder, string name, string[] dns, string? output, string? password, int days)
+    private static int Node(string folder, string name, string[] dns, string? output, bool pem, string? password, int days)
     {
         if (days < 1) throw new ArgumentException($"--days {days} must be at least 1");
         var (certificate, key) = (Path.Combine(folder, "ca.crt"), Path.Combine(folder, "ca.key"));
@@ -52,8 +53,19 @@ public static class CertsCommand
             throw new FileNotFoundException($"{folder}: no CA (ca.crt and ca.key); make one with 'fsc certs ca'");
         using var authority = ClusterCertificates.LoadAuthority(certificate, key);
         using var issued = ClusterCertificates.Issue(authority, name, dns, TimeSpan.FromDays(days));
-        var file = output ?? Path.Combine(folder, $"{name}.pfx");
-        ClusterCertificates.WriteNode(issued, file, password);
+        string file;
+        if (pem)
+        {
+            if (password is not null) throw new ArgumentException("--password protects a PKCS#12 file; a PEM key is protected by its file's mode (and the Secret)");
+            var target = output ?? folder;
+            file = $"{Path.Combine(target, "tls.crt")} and {Path.Combine(target, "tls.key")}";
+            ClusterCertificates.WriteNodePem(issued, Path.Combine(target, "tls.crt"), Path.Combine(target, "tls.key"));
+        }
+        else
+        {
+            file = output ?? Path.Combine(folder, $"{name}.pfx");
+            ClusterCertificates.WriteNode(issued, file, password);
+        }
         Console.WriteLine($"node certificate '{name}' ({string.Join(", ", dns.Prepend(name).Distinct())}) until {issued.NotAfter:yyyy-MM-dd}, signed by '{authority.Subject}': {file} (faceswap.node.tls.certificate)");
         return 0;
     }

@@ -27,7 +27,8 @@ public sealed class ManagementClient : IDisposable
         if (!Uri.TryCreate(baseAddress.TrimEnd('/') + "/", UriKind.Absolute, out var uri))
             throw new ArgumentException($"'{host}' is not HOST:PORT");
         _http = new HttpClient { BaseAddress = uri, Timeout = Timeout.InfiniteTimeSpan };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token ?? DefaultToken());
+        // A token read from a Secret file may end in a newline: it is no part of the token.
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (token ?? DefaultToken()).Trim());
     }
 
     public string Host { get; }
@@ -35,7 +36,7 @@ public sealed class ManagementClient : IDisposable
     /// <summary>FSC_MANAGEMENT_TOKEN, else the local config's token (or token file), as the nodes of this machine use it.</summary>
     private static string DefaultToken()
     {
-        if (Environment.GetEnvironmentVariable("FSC_MANAGEMENT_TOKEN") is { Length: > 0 } token) return token;
+        if (Environment.GetEnvironmentVariable("FSC_MANAGEMENT_TOKEN") is { Length: > 0 } token) return token.Trim();
         var (config, source) = FscSettings.LoadConfig();
         if (config.GetString("faceswap.management.token", "") is { Length: > 0 } configured) return configured;
         var file = FscSettings.Absolute(config.GetString("faceswap.management.token-file", ".cache/management.token"));

@@ -32,6 +32,9 @@ public sealed record FscSettings(
         ("FSC_IDENTITY_STORE", "faceswap.identities.store"),
     ];
 
+    /// <summary>The environment variables fsc's settings read, with the config path each overrides.</summary>
+    public static IReadOnlyList<(string Variable, string Path)> EnvironmentOverrides => Overrides;
+
     /// <summary>The merged HOCON (the default file, <c>$FSC_CONFIG</c> over it, then the environment overrides) and where it came from.</summary>
     /// <param name="extraOverrides">more environment variable → config path pairs (the node host's)</param>
     public static (Config Config, string Source) LoadConfig(IEnumerable<(string Variable, string Path)>? extraOverrides = null)

@@ -53,7 +53,7 @@ public sealed class ManagementTokens
 
     public ManagementTokens(ManagementSettings settings)
     {
-        _fixed = settings.Token;
+        _fixed = settings.Token?.Trim(); // a Secret file's trailing newline is no part of the token
         _file = settings.TokenFile;
         if (_fixed is null) Ensure(_file);
     }

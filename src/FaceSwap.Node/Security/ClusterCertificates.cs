@@ -55,6 +55,14 @@ public static class ClusterCertificates
     public static X509Certificate2 LoadAuthority(string certificateFile, string keyFile) =>
         X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
 
+    /// <summary>Writes a node's certificate and its key as PEM (tls.crt, tls.key: a kubernetes.io/tls Secret's files), the key owner-only.</summary>
+    public static void WriteNodePem(X509Certificate2 node, string certificateFile, string keyFile)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(certificateFile))!);
+        File.WriteAllText(certificateFile, node.ExportCertificatePem());
+        WriteSecret(keyFile, node.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+    }
+
     /// <summary>Writes a node's certificate with its key as PKCS#12, owner-only.</summary>
     public static void WriteNode(X509Certificate2 node, string file, string? password) =>
         WriteSecret(file, node.Export(X509ContentType.Pkcs12, password));

@@ -8,13 +8,15 @@ using FaceSwap.Cluster.Configuration;
 namespace FaceSwap.Node.Security;
 
 /// <summary>The <c>faceswap.node.tls</c> section: mutual TLS on remoting, with the cluster's own CA pinned.</summary>
-public sealed record TlsSettings(bool Enabled, string Certificate, string? Password, string Authority)
+/// <param name="Certificate">the node's certificate: PKCS#12 with its key, or PEM when <paramref name="Key"/> names the key's PEM file (a kubernetes.io/tls Secret's tls.crt and tls.key)</param>
+public sealed record TlsSettings(bool Enabled, string Certificate, string? Key, string? Password, string Authority)
 {
-    public static TlsSettings Off { get; } = new(false, "", null, "");
+    public static TlsSettings Off { get; } = new(false, "", null, null, "");
 
     public static TlsSettings From(Config config) => new(
         config.GetBoolean("faceswap.node.tls.enabled", false),
         FscSettings.Absolute(config.GetString("faceswap.node.tls.certificate", ".cache/tls/node.pfx")),
+        config.GetString("faceswap.node.tls.key", "") is { Length: > 0 } key ? FscSettings.Absolute(key) : null,
         config.GetString("faceswap.node.tls.password", "") is { Length: > 0 } password ? password : null,
         FscSettings.Absolute(config.GetString("faceswap.node.tls.ca", ".cache/tls/ca.crt")));
 }
@@ -33,7 +35,11 @@ public static class ClusterTls
             throw new FileNotFoundException($"{settings.Certificate}: no node certificate for remoting TLS (faceswap.node.tls.certificate); issue one with 'fsc certs node'");
         if (!File.Exists(settings.Authority))
             throw new FileNotFoundException($"{settings.Authority}: no cluster CA certificate to pin (faceswap.node.tls.ca); make one with 'fsc certs ca'");
-        var certificate = X509CertificateLoader.LoadPkcs12FromFile(settings.Certificate, settings.Password, X509KeyStorageFlags.Exportable);
+        if (settings.Key is not null && !File.Exists(settings.Key))
+            throw new FileNotFoundException($"{settings.Key}: no key for the node certificate {settings.Certificate} (faceswap.node.tls.key)");
+        var certificate = settings.Key is null
+            ? X509CertificateLoader.LoadPkcs12FromFile(settings.Certificate, settings.Password, X509KeyStorageFlags.Exportable)
+            : X509Certificate2.CreateFromPemFile(settings.Certificate, settings.Key);
         if (!certificate.HasPrivateKey) throw new ArgumentException($"{settings.Certificate}: the node certificate holds no private key");
         var authority = X509CertificateLoader.LoadCertificateFromFile(settings.Authority);
         return new DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true, validateCertificateHostname: false,
