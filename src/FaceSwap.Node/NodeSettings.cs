@@ -50,6 +50,7 @@ public sealed record NodeSettings(
         ("FSC_MANAGEMENT_HOSTNAME", "faceswap.management.hostname"),
         ("FSC_MANAGEMENT_PORT", "faceswap.management.port"),
         ("FSC_MANAGEMENT_TOKEN", "faceswap.management.token"),
+        ("FSC_MANAGEMENT_TOKEN_FILE", "faceswap.management.token-file"),
         ("FSC_OTLP_ENDPOINT", "faceswap.tracing.otlp-endpoint"),
         ("FSC_TLS", "faceswap.node.tls.enabled"),
         ("FSC_TLS_CERTIFICATE", "faceswap.node.tls.certificate"),

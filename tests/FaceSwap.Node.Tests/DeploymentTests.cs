@@ -220,9 +220,11 @@ public sealed partial class DeploymentTests(ITestOutputHelper output)
             var management = ManagementSettings.From(EffectiveConfig(farm, container), $"{overlay}: {role}");
             Same($"fsc cluster leave --host 127.0.0.1:{management.Port}", string.Join(' ', container.Lifecycle?.PreStop?.Exec?.Command ?? []),
                 $"{overlay}: {role}: the preStop command");
-            // fsc takes the token from FSC_MANAGEMENT_TOKEN, which the node reads too.
-            var token = Assert.Single(container.Env, e => e.Name == "FSC_MANAGEMENT_TOKEN").ValueFrom.SecretKeyRef;
-            Assert.Equal("faceswap-management", token.Name);
+            // fsc and the node read the tokens from the file the Secret is mounted as (rotated in place).
+            var tokenFile = Literal(farm, container, "FSC_MANAGEMENT_TOKEN_FILE");
+            Assert.False(string.IsNullOrEmpty(tokenFile), $"{overlay}: {role}: no FSC_MANAGEMENT_TOKEN_FILE");
+            var mount = Assert.Single(container.VolumeMounts, m => tokenFile!.StartsWith(m.MountPath + "/", StringComparison.Ordinal));
+            Assert.Equal("faceswap-management", Assert.Single(template.Spec.Volumes, v => v.Name == mount.Name).Secret.SecretName);
             Assert.True(template.Spec.TerminationGracePeriodSeconds >= 30, $"{overlay}: {role}: too short a grace period to hand over");
         }
     }
@@ -399,7 +401,8 @@ public sealed partial class DeploymentTests(ITestOutputHelper output)
 
     private static async Task<(Farm, string)> Kustomize(string overlay)
     {
-        var kubectl = FindOnPath("kubectl") ?? throw new InvalidOperationException(KubectlMissing);
+        var fetched = Path.Combine(TestPaths.Root, ".cache", "bin", "kubectl"); // scripts/setup.sh's, where the machine has none
+        var kubectl = FindOnPath("kubectl") ?? (File.Exists(fetched) ? fetched : null) ?? throw new InvalidOperationException(KubectlMissing);
         var directory = Path.Combine(K8s, "overlays", overlay);
         var start = new ProcessStartInfo(kubectl)
         {

@@ -12,7 +12,8 @@ public sealed class RemoteException(string message) : Exception(message);
 
 /// <summary>
 /// Speaks to one node's management API (<c>http://HOST:PORT/api</c>) with its bearer token: the token given, else
-/// <c>FSC_MANAGEMENT_TOKEN</c>, else the first line of the token file the local config names (a local cluster's).
+/// <c>FSC_MANAGEMENT_TOKEN</c>, else the first line of the token file (<c>FSC_MANAGEMENT_TOKEN_FILE</c>, or the one
+/// the local config names: a local cluster's).
 /// </summary>
 public sealed class ManagementClient : IDisposable
 {
@@ -39,7 +40,8 @@ public sealed class ManagementClient : IDisposable
         if (Environment.GetEnvironmentVariable("FSC_MANAGEMENT_TOKEN") is { Length: > 0 } token) return token.Trim();
         var (config, source) = FscSettings.LoadConfig();
         if (config.GetString("faceswap.management.token", "") is { Length: > 0 } configured) return configured;
-        var file = FscSettings.Absolute(config.GetString("faceswap.management.token-file", ".cache/management.token"));
+        var file = Environment.GetEnvironmentVariable("FSC_MANAGEMENT_TOKEN_FILE") is { Length: > 0 } named ? named
+            : FscSettings.Absolute(config.GetString("faceswap.management.token-file", ".cache/management.token"));
         if (!File.Exists(file))
             throw new ArgumentException($"no management token: give --token, set FSC_MANAGEMENT_TOKEN, or run fsc where the node's token file is ({file}, from {source})");
         return File.ReadAllLines(file).Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0 && !l.StartsWith('#'))
