@@ -166,6 +166,7 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
         try
         {
             var answer = await region.Ask<object>(message, TimeSpan.FromMilliseconds(remaining));
+            ledger.StageAnswered();
             ledger.Wire(stage, size, answer is IFaceSwapMessage reply ? FaceSwapSerializer.Serialize(reply).Length : 0);
             return answer;
         }

@@ -8,7 +8,8 @@ namespace FaceSwap.Edge;
 /// The last step before the sink, and the only one that emits: keeps output order monotonic (a frame older than
 /// the last emitted is dropped as late), drops what outlived its budget, renders failed frames in the fail mode,
 /// and on each tick, if no frame was served for the frame budget (at least two intervals), claims the oldest frame
-/// in flight and emits it in the fail mode: the stream never freezes. Runs inside one graph stage: no locks.
+/// in flight (while the stages still answer, only one about to miss its budget) and emits it in the fail mode: the
+/// stream never freezes. Runs inside one graph stage: no locks.
 /// </summary>
 public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, Func<IReadOnlyList<Rect>> knownFaces) : IDisposable
 {
@@ -77,7 +78,12 @@ public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, F
         // within budget still gets its frames served, instead of having each one claimed just before its answer comes.
         var stall = TimeSpan.FromTicks(Math.Max(2 * interval.Ticks, TimeSpan.FromMilliseconds(options.BudgetMs).Ticks));
         if (Stopwatch.GetElapsedTime(_lastServedAt) < stall || Stopwatch.GetElapsedTime(_lastEmittedAt) < 0.9 * interval) return None;
-        if (ledger.ClaimOldestForFailMode(_lastSeq) is not { } claim) return None;
+        // While the stages still answer (slow, on a loaded machine), claim only a frame about to miss its budget:
+        // claiming younger ones feeds itself, each claimed before its answer comes, so nothing is served and the
+        // stall never ends. When nothing answers (the workers are gone), any frame, to keep the stream's rate.
+        var answering = ledger.LastAnswerAt != 0 && Stopwatch.GetElapsedTime(ledger.LastAnswerAt) < stall;
+        var minAge = answering ? Math.Max(0, options.BudgetMs - interval.TotalMilliseconds) : 0;
+        if (ledger.ClaimOldestForFailMode(_lastSeq, minAge) is not { } claim) return None;
         FailModes.Render(options.FailMode, claim.Copy, knownFaces(), _lastSwapped);
         return [Emit(claim.Frame.Seq, claim.Copy, failMode: true, claim.AgeMs)];
     }

@@ -56,7 +56,7 @@ public sealed class StreamLedger(string streamId, IStreamObserver? observer = nu
     private long _offered, _served, _failMode, _oversize, _settled;
     private int _maxBuffered, _maxAsking, _asking, _buffering;
     private long _maxEmittedAgeMicros;
-    private long _lastEmitted, _maxGapTicks;
+    private long _lastEmitted, _maxGapTicks, _lastAnswerAt;
 
     public string StreamId { get; } = streamId;
 
@@ -115,11 +115,13 @@ public sealed class StreamLedger(string streamId, IStreamObserver? observer = nu
     /// backwards) and within its budget, claimed for the fail mode with a copy of its pixels. The oldest, not the
     /// newest: newer frames may still come back swapped, and claiming past them would make them late.
     /// </summary>
-    public (StreamFrame Frame, OpenCvSharp.Mat Copy, double AgeMs)? ClaimOldestForFailMode(long after)
+    /// <param name="minAgeMs">claim only a frame at least this old: a younger one may still come back swapped</param>
+    public (StreamFrame Frame, OpenCvSharp.Mat Copy, double AgeMs)? ClaimOldestForFailMode(long after, double minAgeMs = 0)
     {
         foreach (var frame in _pending.Values.Where(f => f.Seq > after).OrderBy(f => f.Seq))
         {
             var age = frame.AgeMs;
+            if (age < minAgeMs) return null; // the oldest is too young, so are the rest
             if (age > frame.BudgetMs) continue;
             if (frame.TrySettleWithCopy() is not { } copy) continue;
             Emitted(frame, ref _failMode, age, failMode: true);
@@ -135,6 +137,12 @@ public sealed class StreamLedger(string streamId, IStreamObserver? observer = nu
     }
 
     public void Oversize() => Interlocked.Increment(ref _oversize);
+
+    /// <summary>A stage answered a request of this stream (late or not): the stages are there, only slow.</summary>
+    public void StageAnswered() => Volatile.Write(ref _lastAnswerAt, System.Diagnostics.Stopwatch.GetTimestamp());
+
+    /// <summary>When a stage last answered (a <see cref="System.Diagnostics.Stopwatch"/> timestamp); 0: never.</summary>
+    public long LastAnswerAt => Volatile.Read(ref _lastAnswerAt);
 
     /// <summary>One request to <paramref name="stage"/> and its answer, as serialized bytes.</summary>
     public void Wire(string stage, int sent, int received) =>

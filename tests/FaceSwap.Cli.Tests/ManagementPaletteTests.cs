@@ -126,7 +126,7 @@ public sealed class ManagementPaletteTests(GovernedInstall install, ITestOutputH
         var tail = Palette(seed, "cluster", "tail", "--seconds", "2");
         Assert.Matches(new Regex($@"^\d\d:\d\d:\d\d\.\d{{3}}\s+up\s+{Regex.Escape(addresses["edge"])}\s+up", RegexOptions.Multiline), tail);
         Assert.Contains("no member is unreachable", Palette(seed, "cluster", "down-unreachable"));
-        Assert.Contains("joining", Palette(Endpoint("worker-1"), "cluster", "join", new Uri(addresses["seed"].Replace("akka.tcp", "http")).Authority));
+        Assert.Contains("joining", Palette(Endpoint(names[serving]), "cluster", "join", new Uri(addresses["seed"].Replace("akka.tcp", "http")).Authority));
         Assert.Contains("downed", Palette(seed, "cluster", "down", addresses["edge"]));
         await Until(() => !Palette(seed, "cluster", "show").Contains(addresses["edge"]) ? "" : null, "the downed edge to be removed");
 

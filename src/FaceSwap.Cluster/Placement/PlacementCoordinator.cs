@@ -10,9 +10,9 @@ namespace FaceSwap.Cluster.Placement;
 
 /// <summary>
 /// The model-placement coordinator, a cluster singleton. Workers report what they can hold; it decides which worker
-/// loads which model (<see cref="PlacementPlanner"/>), tells them to load or unload, re-plans on join, leave,
-/// unreachable and failed loads, applies the operator's overrides, and admits streams only while the farm has the
-/// capacity for them. Plan and admissions live in DistributedData, written to a majority (and to each node's
+/// loads which model (<see cref="PlacementPlanner"/>), tells them to load or unload, re-plans on join, leave and
+/// failed loads (an unreachable worker keeps its place until it is removed), applies the operator's overrides, and
+/// admits streams only while the farm has the capacity for them. Plan and admissions live in DistributedData, written to a majority (and to each node's
 /// durable store), so the next coordinator resumes them.
 /// </summary>
 public sealed class PlacementCoordinator : ReceiveActor, IWithStash, IWithTimers
@@ -161,15 +161,19 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash, IWithTimers
             _ledger = new AdmissionLedger([.. _ledger.Streams.Where(s => s.StreamId != release.StreamId)]);
             WriteLedger();
         });
+        // An unreachable worker keeps its place in the plan until it is downed and removed (seconds later, by the
+        // split-brain resolver): taking its models off would make the shard coordinator hand its shards off a node that
+        // cannot acknowledge, and they would wait out the hand-off timeout instead of moving at the removal. It gets no
+        // orders and counts for no capacity meanwhile.
         Receive<ClusterEvent.UnreachableMember>(e =>
         {
-            if (!_unreachable.Add(e.Member.Address.ToString()) || !_workers.ContainsKey(e.Member.Address.ToString())) return;
-            Replan($"worker {e.Member.Address} unreachable");
+            if (_unreachable.Add(e.Member.Address.ToString()) && _workers.ContainsKey(e.Member.Address.ToString()))
+                _log.Info("placement: worker {0} unreachable: it keeps its models in the plan until it is removed or reachable again", e.Member.Address);
         });
         Receive<ClusterEvent.ReachableMember>(e =>
         {
             if (_unreachable.Remove(e.Member.Address.ToString()) && _workers.ContainsKey(e.Member.Address.ToString()))
-                Replan($"worker {e.Member.Address} reachable again");
+                Reconcile(e.Member.Address.ToString());
         });
         Receive<ClusterEvent.MemberRemoved>(e =>
         {
@@ -210,7 +214,7 @@ public sealed class PlacementCoordinator : ReceiveActor, IWithStash, IWithTimers
     {
         if (_settling && !force) return;
         var before = _plan;
-        _plan = PlacementPlanner.Plan(_plan, Live(), _policy);
+        _plan = PlacementPlanner.Plan(_plan, [.. _workers.Values.Select(w => w.Report)], _policy);
         if (ReferenceEquals(before, _plan) && !force) return;
         _log.Info("placement: {0}plan {1}", why is null ? "" : why + ": ", PlacementView.Describe(_plan));
         PlacementView.For(Context.System).Update(_plan);
