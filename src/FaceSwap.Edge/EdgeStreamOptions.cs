@@ -20,6 +20,9 @@ public sealed record EdgeStreamOptions
     public required StreamSettings Swap { get; init; }
     /// <summary>The stream's output rate: the fail mode emits at least this often.</summary>
     public double FramesPerSecond { get; init; } = 30;
+
+    /// <summary>The highest rate a stream may declare.</summary>
+    public const double MaxFramesPerSecond = 240;
     /// <summary>Capture to sink, per frame: a frame older than this is dropped wherever it is.</summary>
     public int BudgetMs { get; init; } = 150;
     /// <summary>Frames asked of the stage regions at once.</summary>
@@ -39,7 +42,7 @@ public sealed record EdgeStreamOptions
     public EdgeStreamOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(StreamId)) throw new ArgumentException("stream id is empty");
-        if (!(FramesPerSecond is > 0 and <= 240)) throw new ArgumentException($"stream {StreamId}: fps {FramesPerSecond} is not in (0, 240]");
+        if (!(FramesPerSecond is > 0 and <= MaxFramesPerSecond)) throw new ArgumentException($"stream {StreamId}: fps {FramesPerSecond} is not in (0, {MaxFramesPerSecond}]");
         if (BudgetMs is < 10 or > 10_000) throw new ArgumentException($"stream {StreamId}: budget {BudgetMs} ms is not in [10, 10000]");
         if (Parallelism is < 1 or > 64) throw new ArgumentException($"stream {StreamId}: parallelism {Parallelism} is not in [1, 64]");
         if (BufferSize is < 1 or > 64) throw new ArgumentException($"stream {StreamId}: buffer {BufferSize} is not in [1, 64]");
