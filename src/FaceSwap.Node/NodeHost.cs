@@ -24,9 +24,10 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 namespace FaceSwap.Node;
 
 /// <summary>
-/// Builds a node: remoting on its port, clustering with its roles and the keep-majority split-brain resolver, the
-/// MessagePack serializer for every cross-node message, and per role the stage regions (gpu-worker) or their
-/// proxies (edge). The host's stop (SIGTERM) runs CoordinatedShutdown: the node leaves and hands its shards over.
+/// Builds a node: remoting on its port (over mutual TLS when configured), clustering with its roles and the
+/// keep-majority split-brain resolver, the MessagePack serializer for every cross-node message, per role the stage
+/// regions (gpu-worker) or their proxies (edge), and its HTTP endpoint (probes, metrics, the management API) in the
+/// same host. The host's stop (SIGTERM) runs CoordinatedShutdown: the node leaves and hands its shards over.
 /// </summary>
 public static class NodeHost
 {
