@@ -138,6 +138,15 @@ public sealed class StreamLedger(string streamId, IStreamObserver? observer = nu
 
     public void Oversize() => Interlocked.Increment(ref _oversize);
 
+    /// <summary>Frames emitted so far, swapped and by the fail mode: the cheap read for a sampler (a snapshot copies every histogram).</summary>
+    public (long Served, long FailMode) Emitted()
+    {
+        lock (_books) return (_served, _failMode);
+    }
+
+    /// <summary>Frames in the keep-latest buffer and stage asks in flight now.</summary>
+    public (int Buffering, int Asking) Queues() => (Volatile.Read(ref _buffering), Volatile.Read(ref _asking));
+
     /// <summary>A stage answered a request of this stream (late or not): the stages are there, only slow.</summary>
     public void StageAnswered() => Volatile.Write(ref _lastAnswerAt, System.Diagnostics.Stopwatch.GetTimestamp());
 

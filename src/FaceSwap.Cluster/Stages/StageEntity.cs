@@ -37,8 +37,7 @@ public abstract class StageEntity : ReceiveActor
     protected bool BudgetSpent(string streamId, long seq, int budgetMs, long receivedAt, Activity? span)
     {
         if (StageBudget.Remaining(budgetMs, receivedAt) > 0) return false;
-        FrameTracing.Failed(span, $"dropped: {Stage}/{DropReasons.Budget}");
-        Sender.Tell(new StageDropped(streamId, seq, Stage, DropReasons.Budget));
+        DroppedForBudget(streamId, seq, span);
         return true;
     }
 
@@ -49,6 +48,12 @@ public abstract class StageEntity : ReceiveActor
     protected void Expired(string streamId, long seq, BudgetExpiredException expired, Activity? span)
     {
         Log.Debug("{0}: {1}", Stage, expired.Message);
+        DroppedForBudget(streamId, seq, span);
+    }
+
+    /// <summary>Tells the edge the frame was dropped here for its budget, and marks its span so.</summary>
+    private void DroppedForBudget(string streamId, long seq, Activity? span)
+    {
         FrameTracing.Failed(span, $"dropped: {Stage}/{DropReasons.Budget}");
         Sender.Tell(new StageDropped(streamId, seq, Stage, DropReasons.Budget));
     }

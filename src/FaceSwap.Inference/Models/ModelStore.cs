@@ -57,15 +57,8 @@ public sealed class ModelStore(string directory)
         return stored;
     }
 
-    /// <summary>The manifest's path; a name that is not a plain file name (a path, a parent step, a hidden file) is refused.</summary>
-    public string ManifestPath(string name)
-    {
-        CheckName(name);
-        var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(Directory, name + ManifestSuffix));
-        if (!path.StartsWith(Directory + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new ModelStoreException(path, $"model name '{name}' points outside the store");
-        return path;
-    }
+    /// <summary>The manifest's path; a name that is not a plain file name (a path, a parent step, a hidden file) is refused, so it stays in the store.</summary>
+    public string ManifestPath(string name) => System.IO.Path.Combine(Directory, CheckName(name) + ManifestSuffix);
 
     /// <summary>Model names come from operators and the network: letters, digits, '.', '_' and '-', not starting with '.'.</summary>
     public static string CheckName(string name)

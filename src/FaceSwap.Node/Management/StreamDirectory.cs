@@ -33,10 +33,10 @@ public sealed class StreamDirectory : IDisposable
 
         public void Sample()
         {
-            var stats = ledger.Snapshot();
+            var (served, failMode) = ledger.Emitted();
             lock (Samples)
             {
-                Samples.Enqueue((Stopwatch.GetTimestamp(), stats.Served + stats.FailMode, stats.Served));
+                Samples.Enqueue((Stopwatch.GetTimestamp(), served + failMode, served));
                 while (Samples.Count > Window) Samples.Dequeue();
             }
         }
@@ -68,8 +68,8 @@ public sealed class StreamDirectory : IDisposable
     /// <summary>Frames in keep-latest buffers and asks in flight now, over every stream: the edge's queue depths.</summary>
     public (int Buffered, int Asking) Queues()
     {
-        var snapshots = _streams.Values.Select(e => e.Ledger.Snapshot()).ToList();
-        return (snapshots.Sum(s => s.Buffering), snapshots.Sum(s => s.Asking));
+        var queues = _streams.Values.Select(e => e.Ledger.Queues()).ToList();
+        return (queues.Sum(q => q.Buffering), queues.Sum(q => q.Asking));
     }
 
     public int Count => _streams.Count;
