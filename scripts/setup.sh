@@ -8,8 +8,9 @@ say() { printf 'setup: %s\n' "$*"; }
 
 # Debian packages: libgtk-3-0 for OpenCvSharp's native runtime (it links against GTK even headless);
 # ffmpeg (with ffprobe) for video file jobs: decoding, H.264 encoding, audio; postgresql for the tests that run
-# the consent registry and the audit log on a server database (each starts a throw-away server of its own).
-debs=(libgtk-3-0 prometheus ffmpeg postgresql)
+# the consent registry and the audit log on a server database (each starts a throw-away server of its own);
+# chromium and chromium-driver for the live page's tests (headless Chromium driven over WebDriver, a fake camera).
+debs=(libgtk-3-0 prometheus ffmpeg postgresql chromium chromium-driver)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

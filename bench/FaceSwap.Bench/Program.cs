@@ -17,6 +17,8 @@ if (args is ["stages", .. var stageArgs]) return StageCostCampaign.Run(stageArgs
 if (args is ["startup", .. var startupArgs]) return StartupCampaign.Run(startupArgs);
 // "scaleout" measures served fps with 1, 2 and 4 worker processes, per core.
 if (args is ["scaleout", .. var scaleArgs]) return ScaleOutCampaign.Run(scaleArgs);
+// "live" measures the live edge: one stream alone, four clients (browser, WebSocket, ffmpeg) sharing it, browser latency.
+if (args is ["live", .. var liveArgs]) return LiveCampaign.Run(liveArgs);
 // "report" splices the campaigns' fragments into BENCHMARKS.md.
 if (args is ["report", .. var reportArgs]) return BenchReport.Run(reportArgs);
 // "cluster-worker" is the worker process "cluster --pin" starts on its own core; not for people to run.

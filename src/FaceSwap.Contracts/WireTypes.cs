@@ -33,7 +33,8 @@ public sealed record FacePatch([property: Key(0)] int X, [property: Key(1)] int 
 
 /// <summary>
 /// The stream's swap settings, sent with every swap request so an entity that was passivated or moved to another
-/// worker rebuilds the same engine from the message alone.
+/// worker rebuilds the same engine from the message alone. <see cref="Color"/>: the colour transfer (LabStatistics,
+/// None); null, as older senders send, is the shipped default.
 /// </summary>
 [MessagePackObject]
 public sealed record StreamSettings(
@@ -44,4 +45,5 @@ public sealed record StreamSettings(
     [property: Key(4)] float FramesPerSecond = 30,
     [property: Key(5)] string? Swapper = null,
     [property: Key(6)] string? Enhancer = null,
-    [property: Key(7)] float EnhanceBlend = 1);
+    [property: Key(7)] float EnhanceBlend = 1,
+    [property: Key(8)] string? Color = null);

@@ -12,8 +12,12 @@ using OpenCvSharp;
 
 namespace FaceSwap.Edge;
 
-/// <summary>A stage refused to take a stream on: what it said.</summary>
-public sealed class StreamRefusedException(string message) : Exception(message);
+/// <summary>A stage or the farm refused to take a stream on: what it said.</summary>
+/// <param name="transient">the farm is full or did not answer: the same stream may be taken later (a stage's refusal, no consent say, stands)</param>
+public sealed class StreamRefusedException(string message, bool transient = false) : Exception(message)
+{
+    public bool Transient { get; } = transient;
+}
 
 /// <summary>A running stream: its books, a switch that stops capture (what is in flight still finishes), and its completion.</summary>
 public sealed record EdgeStreamHandle(StreamLedger Ledger, SharedKillSwitch Capture, Task Completion);
@@ -86,7 +90,10 @@ public static class EdgeStream
             .SelectMany(gate.Handle)
             .Select(frame =>
             {
-                marks?.Apply(frame.Image);
+                // The label's text is a live control; the watermark's payload (node, session) never changes.
+                var current = options.Controls?.Now.Label is { } text && marks is not null && text != marks.Label.Text
+                    ? marks with { Label = marks.Label with { Text = text } } : marks;
+                current?.Apply(frame.Image);
                 return frame;
             })
             .RunWith(sink, system.Materializer());

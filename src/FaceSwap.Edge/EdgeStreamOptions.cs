@@ -36,6 +36,15 @@ public sealed record EdgeStreamOptions
     /// <summary>A request larger than this (bytes, as serialized) is refused at the edge: the remote frame size is set above it.</summary>
     public int MaxPayloadBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>The stream's live controls (the page's): when set, its current swap settings, fail mode and label win over <see cref="Swap"/> and <see cref="FailMode"/>.</summary>
+    public StreamControls? Controls { get; init; }
+
+    /// <summary>The swap settings the next frame goes with.</summary>
+    public StreamSettings CurrentSwap => Controls?.Now.Swap ?? Swap;
+
+    /// <summary>The fail mode the next emitted frame is rendered in.</summary>
+    public FailMode CurrentFailMode => Controls?.Now.FailMode ?? FailMode;
+
     /// <summary>Told of the stream's counts as they happen (the node's metrics); none by default.</summary>
     public IStreamObserver? Observer { get; init; }
 

@@ -67,6 +67,7 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
                 new DetectFrame(options.StreamId, frame.Seq, frame.RemainingMs, image, scale, FrameTracing.TraceParent(trace)));
             if (answer is not FacesDetected found) return Outcome(frame, trace, answer);
             ledger.Record(EdgeStages.WorkerDetect, found.WorkerMs);
+            ledger.RanOn(Regions.Detect, found.Worker, found.Provider);
             detections = found.Faces;
         }
 
@@ -84,11 +85,16 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
         }).ToArray();
         ledger.Record(EdgeStages.Encode, Stopwatch.GetElapsedTime(encoding).TotalMilliseconds);
         var reply = await Ask(Regions.Swap, swap, frame, trace,
-            new SwapFrame(options.StreamId, frame.Seq, frame.RemainingMs, options.Swap, width, height, crops, detections, FrameTracing.TraceParent(trace)));
+            new SwapFrame(options.StreamId, frame.Seq, frame.RemainingMs, options.CurrentSwap, width, height, crops, detections, FrameTracing.TraceParent(trace)));
         if (reply is not FrameSwapped swapped) return Outcome(frame, trace, reply);
         ledger.Record(EdgeStages.WorkerSwap, swapped.WorkerMs);
         ledger.AnsweredBy(swapped.Worker);
-        if (swapped.EnhanceMs > 0) ledger.Record(EdgeStages.WorkerEnhance, swapped.EnhanceMs);
+        ledger.RanOn(Regions.Swap, swapped.Worker, swapped.Provider);
+        if (swapped.EnhanceMs > 0)
+        {
+            ledger.Record(EdgeStages.WorkerEnhance, swapped.EnhanceMs);
+            ledger.RanOn(Regions.Enhance, swapped.Worker, swapped.EnhanceProvider);
+        }
 
         using var composite = FrameTracing.StartChild(FrameTracing.Composite, trace);
         var compositing = Stopwatch.GetTimestamp();
@@ -106,7 +112,7 @@ public sealed class FramePipeline(EdgeStreamOptions options, IActorRef detect, I
                     pixels.CopyTo(target, mask);
                 }
                 // A track lost this frame left its face unswapped: in blur mode the viewer sees it blurred, not real.
-                if (swapped.Lost && options.FailMode == FailMode.Blur && patches.Count == 0 && before.Count > 0)
+                if (swapped.Lost && options.CurrentFailMode == FailMode.Blur && patches.Count == 0 && before.Count > 0)
                     FailModes.Blur(image, before);
             });
             if (!current) return new FrameOutcome(frame, OutcomeKind.Superseded, faces);

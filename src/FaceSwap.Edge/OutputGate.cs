@@ -54,7 +54,7 @@ public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, F
                 frame.Dispose();
                 return None;
             }
-            FailModes.Render(options.FailMode, frame.Image, outcome.Faces, _lastSwapped);
+            FailModes.Render(options.CurrentFailMode, frame.Image, outcome.Faces, _lastSwapped);
             return [Emit(frame.Seq, frame.Image, failMode: true, age)];
         }
         if (!ledger.Serve(frame, age))
@@ -63,7 +63,7 @@ public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, F
             return None;
         }
         _lastServedAt = Stopwatch.GetTimestamp();
-        if (options.FailMode == FailMode.Hold)
+        if (options.CurrentFailMode == FailMode.Hold)
         {
             _lastSwapped ??= new Mat();
             frame.Image.CopyTo(_lastSwapped);
@@ -84,7 +84,7 @@ public sealed class OutputGate(EdgeStreamOptions options, StreamLedger ledger, F
         var answering = ledger.LastAnswerAt != 0 && Stopwatch.GetElapsedTime(ledger.LastAnswerAt) < stall;
         var minAge = answering ? Math.Max(0, options.BudgetMs - interval.TotalMilliseconds) : 0;
         if (ledger.ClaimOldestForFailMode(_lastSeq, minAge) is not { } claim) return None;
-        FailModes.Render(options.FailMode, claim.Copy, knownFaces(), _lastSwapped);
+        FailModes.Render(options.CurrentFailMode, claim.Copy, knownFaces(), _lastSwapped);
         return [Emit(claim.Frame.Seq, claim.Copy, failMode: true, claim.AgeMs)];
     }
 

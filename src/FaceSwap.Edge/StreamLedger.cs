@@ -157,7 +157,15 @@ public sealed class StreamLedger(string streamId, IStreamObserver? observer = nu
     public void Wire(string stage, int sent, int received) =>
         _bytes.AddOrUpdate(stage, _ => new WireBytes(1, sent, received), (_, b) => new WireBytes(b.Requests + 1, b.Sent + sent, b.Received + received));
 
+    /// <summary>Where a stage last ran for this stream: the worker and the execution provider its model ran on (the page shows them).</summary>
+    public void RanOn(string stage, string worker, string? provider) => _ranOn[stage] = (worker, provider ?? "unknown");
+
+    /// <summary>Each stage's last worker and execution provider.</summary>
+    public IReadOnlyDictionary<string, (string Worker, string Provider)> StagesRanOn() => _ranOn.ToDictionary();
+
     /// <summary>A worker answered a swap request: which workers carry the stream, and since when.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Worker, string Provider)> _ranOn = new();
+
     public void AnsweredBy(string worker) => _answeredBy.AddOrUpdate(worker, 1, (_, n) => n + 1);
 
     public void Buffered(int count)

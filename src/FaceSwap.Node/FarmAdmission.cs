@@ -35,7 +35,7 @@ public static class FarmAdmission
             }
             catch (AskTimeoutException e)
             {
-                throw new StreamRefusedException($"stream {streamId}: the placement coordinator did not answer the admission within 10 s ({e.Message})");
+                throw new StreamRefusedException($"stream {streamId}: the placement coordinator did not answer the admission within 10 s ({e.Message})", transient: true);
             }
             if (answer.Admitted)
             {
@@ -45,7 +45,7 @@ public static class FarmAdmission
             // No worker serving at all is a farm still starting (or restarting), not a farm that is full: that waits in every mode.
             var starting = answer.CapacityFps <= 0;
             if ((mode == AdmissionMode.Refuse && !starting) || DateTime.UtcNow >= deadline)
-                throw new StreamRefusedException($"stream {streamId} refused: {answer.Reason}");
+                throw new StreamRefusedException($"stream {streamId} refused: {answer.Reason}", transient: true);
             logger.LogInformation("stream {Stream} {State}: {Reason}", streamId, starting ? "waits for a worker" : "queued for capacity", answer.Reason);
             await Task.Delay(TimeSpan.FromSeconds(starting ? 0.5 : 1), cancel);
         }

@@ -47,6 +47,7 @@ public static class NodeHost
             NodeTracing.Add(services, settings.Tracing, settings.SelfAddress);
             services.AddSingleton(ring);
             services.AddSingleton<StreamDirectory>();
+            services.AddSingleton(p => new Live.LiveSessions(settings, p));
             services.AddSingleton(p => new NodeMetrics(settings, p.GetRequiredService<StreamDirectory>(), worker));
             services.AddAkka(settings.SystemName, (akka, provider) =>
             {
@@ -74,6 +75,7 @@ public static class NodeHost
         ManagementApi.AddServices(web.Services, settings.Management);
         var app = web.Build();
         ManagementApi.Map(app, settings, worker);
+        if (settings.Has(Roles.Edge) && settings.Live.Enabled) Live.LiveEndpoints.Map(app, settings);
         return app;
     }
 

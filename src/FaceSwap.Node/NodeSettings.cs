@@ -30,6 +30,7 @@ public sealed record NodeSettings(
     FscSettings Fsc,
     TracingSettings Tracing,
     Security.TlsSettings Tls,
+    Live.LiveSettings Live,
     string Source,
     Config Config)
 {
@@ -57,6 +58,8 @@ public sealed record NodeSettings(
         ("FSC_TLS_KEY", "faceswap.node.tls.key"),
         ("FSC_TLS_PASSWORD", "faceswap.node.tls.password"),
         ("FSC_TLS_CA", "faceswap.node.tls.ca"),
+        ("FSC_LIVE_TOKEN", "faceswap.live.token"),
+        ("FSC_LIVE_TOKEN_FILE", "faceswap.live.token-file"),
     ];
 
     /// <summary>Every environment variable a node's settings read through the config, with the path it overrides (deployment tests check manifests against it).</summary>
@@ -105,6 +108,7 @@ public sealed record NodeSettings(
             FscSettings.From(config, source),
             Section(source, TracingSettings.SectionPath, () => TracingSettings.From(config)),
             Section(source, "faceswap.node.tls", () => Security.TlsSettings.From(config)),
+            FaceSwap.Node.Live.LiveSettings.From(config, source),
             source,
             config);
     }

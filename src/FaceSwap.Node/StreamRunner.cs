@@ -46,29 +46,14 @@ public static class StreamRunner
         using var signer = ProvenanceSigner.Load(settings.Fsc.SigningKey);
         var system = host.Services.GetRequiredService<ActorSystem>();
         var registry = host.Services.GetRequiredService<ActorRegistry>();
-        var session = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) & WatermarkPayload.MaxSession;
-        var sessionName = session.ToString("x12");
+        var (session, sessionName) = NewSession();
         var marks = new OutputMarks(settings.Fsc.Label, WatermarkPayload.For(settings.Fsc.NodeName, session));
         // The largest request must fit remoting's frame, with room for the envelope.
         var metrics = host.Services.GetService<NodeMetrics>();
         var options = settings.Edge.For(streamId, new StreamSettings(identity, FramesPerSecond: (float)framesPerSecond), framesPerSecond, settings.MaxFrameSize - 64 * 1024)
             with { Observer = metrics };
         using var audit = new AuditLog(settings.Fsc.AuditDatabase, settings.Fsc.NodeName);
-        var coordinator = registry.Get<PlacementCoordinatorKey>();
-        // The farm admits the stream (or refuses it with the reason), then the entities start (and may refuse) before the session does.
-        try
-        {
-            await FarmAdmission.Admit(coordinator, streamId, framesPerSecond, Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(),
-                settings.Edge.Admission, settings.Edge.AdmissionWait, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("edge"));
-            await EdgeStream.Prepare(options, registry.Get<DetectRegion>(), registry.Get<SwapRegion>(), TimeSpan.FromSeconds(30));
-        }
-        catch (StreamRefusedException e)
-        {
-            metrics?.AdmissionRefused();
-            FarmAdmission.Release(coordinator, streamId);
-            audit.Append(settings.Fsc.Actor, AuditKinds.SwapRefused, e.Message, sessionName, identity);
-            throw;
-        }
+        await Admit(host.Services, settings, options, audit, sessionName, identity);
         try
         {
             return await Run(system, registry, settings, streamId, source, identity, output, framesPerSecond, models, signer, marks, options, audit, sessionName,
@@ -76,7 +61,42 @@ public static class StreamRunner
         }
         finally
         {
-            FarmAdmission.Release(coordinator, streamId);
+            FarmAdmission.Release(registry.Get<PlacementCoordinatorKey>(), streamId);
+        }
+    }
+
+    /// <summary>A fresh session number, as the watermark carries it, and its name in the audit log and provenance record.</summary>
+    public static (ulong Session, string Name) NewSession()
+    {
+        var session = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) & WatermarkPayload.MaxSession;
+        return (session, session.ToString("x12"));
+    }
+
+    /// <summary>
+    /// The farm admits the stream (or refuses it with the reason), then its entities start (and may refuse it: no
+    /// consent, an unknown identity) before the session does. A refusal gives the admission back and is audited.
+    /// </summary>
+    /// <exception cref="StreamRefusedException">the farm or a stage refused the stream</exception>
+    public static async Task Admit(IServiceProvider services, NodeSettings settings, EdgeStreamOptions options, AuditLog audit, string sessionName,
+        string identity, CancellationToken cancel = default)
+    {
+        var system = services.GetRequiredService<ActorSystem>();
+        var registry = services.GetRequiredService<ActorRegistry>();
+        var coordinator = registry.Get<PlacementCoordinatorKey>();
+        try
+        {
+            await FarmAdmission.Admit(coordinator, options.StreamId, options.FramesPerSecond, Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(),
+                settings.Edge.Admission, settings.Edge.AdmissionWait, services.GetRequiredService<ILoggerFactory>().CreateLogger("edge"), cancel);
+            await EdgeStream.Prepare(options, registry.Get<DetectRegion>(), registry.Get<SwapRegion>(), TimeSpan.FromSeconds(30));
+        }
+        catch (Exception e) when (e is StreamRefusedException or AskTimeoutException or OperationCanceledException)
+        {
+            services.GetService<NodeMetrics>()?.AdmissionRefused();
+            FarmAdmission.Release(coordinator, options.StreamId);
+            // Preparing may have started an entity before another refused: it holds nothing a refused stream needs.
+            foreach (var region in new[] { registry.Get<DetectRegion>(), registry.Get<SwapRegion>() }) region.Tell(new Contracts.Stages.StopStream(options.StreamId));
+            audit.Append(settings.Fsc.Actor, AuditKinds.SwapRefused, e.Message, sessionName, identity);
+            throw;
         }
     }
 

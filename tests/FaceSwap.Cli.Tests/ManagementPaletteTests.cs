@@ -84,6 +84,20 @@ public sealed class ManagementPaletteTests(GovernedInstall install, ITestOutputH
         var other = addresses["worker-1"] == serving ? addresses["worker-2"] : addresses["worker-1"];
         output.WriteLine($"stream {stream.StreamId} is swapped on {serving}");
 
+        // A second stream started on the edge from a URL, its controls changed, then stopped; a refused one says why.
+        var udp = $"udp://127.0.0.1:{TestPorts.Free()}";
+        var started = Palette(Endpoint("edge"), "stream", "start", "--source", udp, "--identity", "average", "--fps", "10", "--id", "udp-1", "--set", "label=PALETTE");
+        Assert.Matches(new Regex(@"^started: stream udp-1 from udp://127\.0\.0\.1:\d+ \(session [0-9a-f]{12}\); watch at http://\S+/live/streams/udp-1/mjpeg$", RegexOptions.Multiline), started);
+        Assert.Matches(new Regex(@"^failMode\s+Hold$", RegexOptions.Multiline), Palette(Endpoint("edge"), "stream", "set", "udp-1", "failMode=hold", "detectEvery=3"));
+        Assert.Contains("udp-1", Palette(seed, "streams", "list"));
+        Assert.Equal("stream udp-1 stopped", Palette(Endpoint("edge"), "stream", "stop", "udp-1").Trim());
+        var (refused, _, reason) = ModelsCommandTests.Fsc(Prompt.Rewrite([Endpoint("edge"), "stream", "start", "--source", udp, "--identity", "nobody-registered"]));
+        Assert.Equal(1, refused);
+        Assert.Contains("no consent record", reason);
+        (refused, _, reason) = ModelsCommandTests.Fsc(Prompt.Rewrite([Endpoint("edge"), "stream", "set", "no-such-stream", "blend=seamless"]));
+        Assert.Equal(1, refused);
+        Assert.Contains("no live stream 'no-such-stream'", reason);
+
         Assert.Contains("/user/management", Palette(seed, "actor", "hierarchy", "-d", "1"));
         Assert.Matches(new Regex(@"^\d\d:\d\d:\d\d\.\d{3}\s+Information\s+\S+", RegexOptions.Multiline), Palette(seed, "log", "peek", "-n", "20"));
         var doctor = Palette(seed, "doctor");

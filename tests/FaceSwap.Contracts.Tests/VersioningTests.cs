@@ -107,7 +107,7 @@ public sealed class VersioningTests
         {
             var swapped = generator.Create<FrameSwapped>();
             var next = new FrameSwappedNext(swapped.StreamId, swapped.Seq, swapped.Patches, swapped.Tracks, swapped.DetectNext, swapped.Lost,
-                swapped.WorkerMs, swapped.Worker, swapped.EnhanceMs, Extra: [new NextExtra("added later", [1, 2, 3])]);
+                swapped.WorkerMs, swapped.Worker, swapped.EnhanceMs, swapped.Provider, swapped.EnhanceProvider, Extra: [new NextExtra("added later", [1, 2, 3])]);
             var read = FaceSwapSerializer.Deserialize(MessagePackSerializer.Serialize(next, MessagePackSerializerOptions.Standard), nameof(FrameSwapped));
             FieldAssert.Equal(next, Assert.IsType<FrameSwapped>(read));
         }
@@ -136,7 +136,9 @@ public sealed record FrameSwappedNext(
     [property: Key(6)] int WorkerMs,
     [property: Key(7)] string Worker,
     [property: Key(8)] int EnhanceMs,
-    [property: Key(9)] NextExtra[] Extra);
+    [property: Key(9)] string? Provider,
+    [property: Key(10)] string? EnhanceProvider,
+    [property: Key(11)] NextExtra[] Extra);
 
 [MessagePackObject]
 public sealed record NextExtra([property: Key(0)] string Name, [property: Key(1)] int[] Values);

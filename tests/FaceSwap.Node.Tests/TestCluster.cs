@@ -152,6 +152,10 @@ public sealed class ClusterFixture : IDisposable
 
     private List<(string, SourceFace)>? _photoIdentities;
 
+    /// <summary><paramref name="fsc"/> pointed at this fixture's consent registry and identity store (the ones its workers read), for an edge that lists or registers identities.</summary>
+    public FaceSwap.Cluster.Configuration.FscSettings Governance(FaceSwap.Cluster.Configuration.FscSettings fsc) =>
+        fsc with { ConsentDatabase = $"Data Source={Path.Combine(_dir.Path, "consent.db")}", IdentityStore = Path.Combine(_dir.Path, "identities") };
+
     /// <summary>An analyser like a worker's (video-mode detector), for the in-process reference.</summary>
     public FaceAnalyzer OpenAnalyzer() => FaceAnalyzer.Open(_store, new InferenceOptions(), new DetectorOptions(), NullLogger.Instance);
 

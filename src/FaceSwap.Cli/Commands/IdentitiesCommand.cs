@@ -7,6 +7,7 @@ using FaceSwap.Governance.Audit;
 using FaceSwap.Governance.Consent;
 using FaceSwap.Inference.Models;
 using FaceSwap.Inference.Runtime;
+using FaceSwap.Node;
 using FaceSwap.Swap;
 using FaceSwap.Swap.Evaluation;
 using FaceSwap.Swap.Identities;
@@ -50,27 +51,8 @@ public static class IdentitiesCommand
             using var logging = CliLogging.Create();
             using var analyzer = FaceAnalyzer.Open(new ModelStore(RepositoryPaths.ModelStore), new InferenceOptions(), DetectorOptions.Photos, logging.CreateLogger("fsc"));
             using var photo = ImageFile.ReadBgr(path);
-            var faces = analyzer.Analyze(BgrImage.Of(photo));
-            if (faces.Count != 1)
-                throw new ArgumentException($"{path}: {faces.Count} faces found; a consent photo must show exactly one face, the consenting person's (crop it)");
-
-            using var governance = CliGovernance.Open(settings, logging.CreateLogger("consent"));
-            var record = governance.Consent.Register(parse.GetValue(consentBy)!, scopes, settings.Actor, expiresAt, parse.GetValue(note));
-            try
-            {
-                using var face = SwapEvaluation.SourceFrom(photo, faces[0]);
-                new IdentityStore(settings.IdentityStore).Save(new IdentityRecord(record.IdentityId, "registered", "registered with a consent record",
-                    [Path.GetFileName(path)], 1, record.GrantedAt), face);
-            }
-            catch (Exception e)
-            {
-                // No consent record without its face, and no face without its record.
-                logging.CreateLogger("fsc").LogError(e, "Storing the face of identity {Identity} failed; revoking the consent just recorded", record.IdentityId);
-                governance.Consent.Revoke(record.IdentityId, settings.Actor, "registration failed: face data could not be stored");
-                throw;
-            }
-            governance.Audit.Append(settings.Actor, AuditKinds.IdentityRegistered,
-                $"scopes {string.Join(",", record.Scopes.Order())}; expires {record.ExpiresAt?.ToString("O") ?? "never"}", identity: record.IdentityId);
+            var record = IdentityRegistration.Register(settings, analyzer, photo, Path.GetFileName(path), parse.GetValue(consentBy)!, scopes, expiresAt,
+                parse.GetValue(note), settings.Actor, logging.CreateLogger("consent"));
             Console.WriteLine($"registered: consent by {record.ConsentBy} for {string.Join(", ", record.Scopes.Order())}, " +
                 $"expires {record.ExpiresAt?.ToString("u") ?? "never"}, recorded by {record.RecordedBy}");
             Console.WriteLine(record.IdentityId);

@@ -48,6 +48,9 @@ public sealed class ManagementClient : IDisposable
             ?? throw new ArgumentException($"{file}: the management token file holds no token");
     }
 
+    /// <summary>The node's endpoint, http://host:port/.</summary>
+    public Uri Address => _http.BaseAddress!;
+
     public async Task<T> Get<T>(string path, CancellationToken cancel = default) =>
         await Read<T>(await Send(new HttpRequestMessage(HttpMethod.Get, path), cancel), cancel);
 

@@ -61,8 +61,12 @@ public static class RemotePalette
         nodes.Subcommands.Add(Drain("undrain", "Let NODE hold models again.", "nodes/undrain"));
 
         var streams = Group("streams", "The live streams on the cluster's edges.");
+        streams.Aliases.Add("stream");
         streams.Subcommands.Add(StreamList());
         streams.Subcommands.Add(StreamStats());
+        streams.Subcommands.Add(StreamStart());
+        streams.Subcommands.Add(StreamStop());
+        streams.Subcommands.Add(StreamSet());
     }
 
     /// <summary>Gives <paramref name="command"/> the palette's options and runs <paramref name="run"/> against the node, turning failures into a reason and exit code 1.</summary>
@@ -273,6 +277,65 @@ public static class RemotePalette
         Console.WriteLine(table.Count == 0 ? "no live stream" : table.ToString());
         foreach (var missing in view.Unanswered) Console.Error.WriteLine($"fsc: edge {missing} did not answer");
         return 0;
+    });
+
+    private static Command StreamStart()
+    {
+        var source = new Option<string>("--source") { Description = "An RTSP/HTTP/UDP (MPEG-TS)/SRT URL or a V4L2 camera (/dev/videoN), read through FFmpeg.", Required = true };
+        var identity = new Option<string>("--identity") { Description = "The registered source identity to swap in (its consent must cover streams).", Required = true };
+        var fps = new Option<double>("--fps") { Description = "The stream's frame rate.", DefaultValueFactory = _ => 30 };
+        var id = new Option<string?>("--id") { Description = "The stream's id (default: a fresh live-… id)." };
+        var record = new Option<string?>("--record") { Description = "Record the marked output, with the source's sound, to this .mp4 on the edge (a bare name lands in its recordings folder)." };
+        var push = new Option<string?>("--push") { Description = "Push the marked output to udp://HOST:PORT (MPEG-TS), rtsp://, srt:// or a v4l2loopback /dev/videoN." };
+        var set = new Option<string[]>("--set") { Description = "A live control, KEY=VALUE (selection, enhancer, enhanceStrength, blend, color, detectEvery, failMode, label); repeatable.", AllowMultipleArgumentsPerToken = true };
+        return Remote(new Command("start", "Start a stream on the edge spoken to, from a URL or a camera; prints its id and where to watch it.") { source, identity, fps, id, record, push, set },
+            async (client, parse, json, cancel) =>
+            {
+                var query = new List<string> { $"source={Uri.EscapeDataString(parse.GetValue(source)!)}", $"identity={Uri.EscapeDataString(parse.GetValue(identity)!)}",
+                    $"fps={parse.GetValue(fps).ToString(System.Globalization.CultureInfo.InvariantCulture)}" };
+                foreach (var (key, option) in new[] { ("id", id), ("record", record), ("push", push) })
+                    if (parse.GetValue(option) is { Length: > 0 } value) query.Add($"{key}={Uri.EscapeDataString(value)}");
+                query.AddRange(Settings(parse.GetValue(set) ?? []));
+                var answer = await client.Post<JsonElement>($"api/streams/start?{string.Join("&", query)}", cancel);
+                if (answer.TryGetProperty("ok", out var ok) && !ok.GetBoolean()) return Result(answer.Deserialize<CommandResult>(ManagementClient.Json)!, json);
+                var started = answer.Deserialize<LiveStreamStarted>(ManagementClient.Json)!;
+                if (json) { Print(started); return 0; }
+                Console.WriteLine($"started: stream {started.StreamId} from {started.Source} (session {started.Session}); watch at {client.Address}{started.Mjpeg.TrimStart('/')}");
+                foreach (var output in started.Outputs) Console.WriteLine($"output   {output}");
+                Console.WriteLine(started.StreamId);
+                return 0;
+            });
+    }
+
+    private static Command StreamStop()
+    {
+        var id = new Argument<string>("stream") { Description = "The stream's id (see 'streams list')." };
+        return Remote(new Command("stop", "Stop a live stream on the edge spoken to; a recording is finished and signed before this returns.") { id }, async (client, parse, json, cancel) =>
+            Result(await client.Post<CommandResult>($"api/streams/stop?id={Uri.EscapeDataString(parse.GetValue(id)!)}", cancel), json));
+    }
+
+    private static Command StreamSet()
+    {
+        var id = new Argument<string>("stream") { Description = "The stream's id (see 'streams list')." };
+        var settings = new Argument<string[]>("settings") { Description = "KEY=VALUE: selection, enhancer, enhanceStrength, blend, color, detectEvery, failMode, label.", Arity = ArgumentArity.OneOrMore };
+        return Remote(new Command("set", "Change a live stream's controls from its next frame (the change is audited).") { id, settings }, async (client, parse, json, cancel) =>
+        {
+            var answer = await client.Post<JsonElement>($"api/streams/set?id={Uri.EscapeDataString(parse.GetValue(id)!)}&{string.Join("&", Settings(parse.GetValue(settings)!))}", cancel);
+            if (answer.TryGetProperty("ok", out var ok) && !ok.GetBoolean()) return Result(answer.Deserialize<CommandResult>(ManagementClient.Json)!, json);
+            if (json) { Print(answer); return 0; }
+            var table = new Table("SETTING", "VALUE");
+            foreach (var property in answer.EnumerateObject()) table.Row(property.Name, property.Value.ToString());
+            Console.WriteLine(table);
+            return 0;
+        });
+    }
+
+    /// <summary>KEY=VALUE words as query arguments.</summary>
+    private static IEnumerable<string> Settings(IEnumerable<string> words) => words.Select(word =>
+    {
+        var equals = word.IndexOf('=');
+        if (equals <= 0) throw new ArgumentException($"'{word}' is not KEY=VALUE");
+        return $"{Uri.EscapeDataString(word[..equals])}={Uri.EscapeDataString(word[(equals + 1)..])}";
     });
 
     private static Command StreamStats()

@@ -39,7 +39,7 @@ public sealed class DetectStage : StageEntity
             using var frame = WireImages.Decode(request.Frame, 3, $"stream {request.StreamId} frame {request.Seq}");
             _models.Detector.Detect(BgrImage.Of(frame), _faces, request.StreamId, StageBudget.Deadline(request.BudgetMs, request.ReceivedAt));
             var faces = _faces.Select(f => WireFaces.ToWire(f, request.Scale)).ToArray();
-            Sender.Tell(new FacesDetected(request.StreamId, request.Seq, faces, StageBudget.ElapsedMs(started), _models.Name));
+            Sender.Tell(new FacesDetected(request.StreamId, request.Seq, faces, StageBudget.ElapsedMs(started), _models.Name, _models.Provider));
         }
         catch (BudgetExpiredException e)
         {

@@ -52,7 +52,7 @@ public sealed class EnhanceStage : StageEntity
                 }
                 patches[i] = patch with { Patch = WireImages.Jpeg(pixels, SwapStage.PatchQuality) };
             }
-            Sender.Tell(swapped with { Patches = patches, EnhanceMs = StageBudget.ElapsedMs(started) });
+            Sender.Tell(swapped with { Patches = patches, EnhanceMs = StageBudget.ElapsedMs(started), EnhanceProvider = _model?.Provider.ToString() });
         }
         catch (Exception e)
         {

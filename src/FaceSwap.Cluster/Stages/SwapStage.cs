@@ -76,7 +76,7 @@ public sealed class SwapStage : StageEntity
             var result = engine.Process(canvas, detections);
             var patches = Patches(canvas, originals, engine);
             var tracks = engine.Tracks.Select(t => WireFaces.Box(StreamSwapEngine.MeshBox(t.Landmarks), t.Landmarks.Presence)).ToArray();
-            var swapped = new FrameSwapped(request.StreamId, request.Seq, patches, tracks, engine.DetectDue, result.Lost, StageBudget.ElapsedMs(started), _models.Name);
+            var swapped = new FrameSwapped(request.StreamId, request.Seq, patches, tracks, engine.DetectDue, result.Lost, StageBudget.ElapsedMs(started), _models.Name, Provider: _models.Provider);
             if (request.Settings.Enhancer is not null && patches.Length > 0 && _enhance is not null)
                 _enhance.Forward(new EnhanceFrame(request.StreamId, StageBudget.Remaining(request.BudgetMs, request.ReceivedAt), request.Settings, swapped,
                     FrameTracing.TraceParent(span)));
@@ -119,7 +119,12 @@ public sealed class SwapStage : StageEntity
             DetectEvery = settings.DetectEvery,
             FramesPerSecond = settings.FramesPerSecond > 0 ? settings.FramesPerSecond : 30,
             Selection = new FaceSelection(selection),
-            Swap = new SwapOptions { Blend = Enum.Parse<BlendMode>(settings.Blend, ignoreCase: true) },
+            Swap = new SwapOptions
+            {
+                Blend = Enum.Parse<BlendMode>(settings.Blend, ignoreCase: true),
+                // A sender from before the colour control sends none: the shipped default.
+                Color = settings.Color is null ? new SwapOptions().Color : Enum.Parse<ColorTransfer>(settings.Color, ignoreCase: true),
+            },
         };
         var source = settings.IdentityId == _settings?.IdentityId && _source is not null ? _source : _models.Sources.Open(settings.IdentityId);
         if (source != _source) _source?.Dispose();

@@ -36,3 +36,6 @@ public sealed record DoctorView(NodeStatus[] Nodes, string[] Unanswered);
 
 /// <summary><c>streams list</c>: the live streams of every edge.</summary>
 public sealed record StreamsView(StreamSummary[] Streams, string[] Unanswered);
+
+/// <summary>A live stream an edge started (<c>fsc stream start</c>): its id, audit session, source, outputs and MJPEG path.</summary>
+public sealed record LiveStreamStarted(string StreamId, string Session, string Source, string[] Outputs, string Mjpeg);

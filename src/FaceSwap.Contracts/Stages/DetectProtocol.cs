@@ -19,4 +19,4 @@ public sealed record DetectFrame([property: Key(0)] string StreamId, [property: 
 /// <summary>Detect entity → edge: the faces in full-frame pixels.</summary>
 [MessagePackObject]
 public sealed record FacesDetected([property: Key(0)] string StreamId, [property: Key(1)] long Seq, [property: Key(2)] FaceBox[] Faces,
-    [property: Key(3)] int WorkerMs, [property: Key(4)] string Worker) : IStreamMessage;
+    [property: Key(3)] int WorkerMs, [property: Key(4)] string Worker, [property: Key(5)] string? Provider = null) : IStreamMessage;

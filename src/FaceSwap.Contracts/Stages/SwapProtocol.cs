@@ -37,7 +37,9 @@ public sealed record FrameSwapped(
     [property: Key(5)] bool Lost,
     [property: Key(6)] int WorkerMs,
     [property: Key(7)] string Worker,
-    [property: Key(8)] int EnhanceMs = 0) : IStreamMessage;
+    [property: Key(8)] int EnhanceMs = 0,
+    [property: Key(9)] string? Provider = null,
+    [property: Key(10)] string? EnhanceProvider = null) : IStreamMessage;
 
 /// <summary>
 /// Swap entity → enhance entity (same stream), forwarded with the edge as sender so the frame still makes one

@@ -10,8 +10,8 @@ namespace FaceSwap.Edge.Sources;
 
 /// <summary>
 /// Where a stream's frames come from: a video file (through FFmpeg, paced at its own frame rate like a live
-/// camera), a V4L2 camera or an RTSP/HTTP URL (through FFmpeg too), or a queue the WebSocket ingest
-/// offers into. Every source emits 8-bit BGR frames the graph then owns.
+/// camera), or a V4L2 camera or a network stream (through FFmpeg too). The page's frames come through the live
+/// edge's socket (FaceSwap.Node's LiveSessions). Every source emits 8-bit BGR frames the graph then owns.
 /// </summary>
 public static class FrameSources
 {
@@ -30,18 +30,20 @@ public static class FrameSources
         return paced ? frames.Throttle(1, TimeSpan.FromSeconds(1 / fps), 1, ThrottleMode.Shaping) : frames;
     }
 
-    /// <summary>A V4L2 camera (/dev/videoN, or its index) or a network stream (rtsp://, http://, https://), through FFmpeg; it paces itself.</summary>
+    /// <summary>
+    /// A V4L2 camera (/dev/videoN, or its index) or a network stream (udp://, srt://, rtmp://, rtsp://, http(s)://),
+    /// through one FFmpeg (<see cref="LiveIngest"/>); it paces itself. Frame k is at k / fps from the source's start.
+    /// </summary>
+    /// <param name="audioPath">where to write the source's audio (raw PCM s16le 48 kHz stereo, sample n at n / 48000 on the frames' timeline), or null to ignore it</param>
+    /// <param name="framesPerSecond">the constant rate to emit at; null takes the source's</param>
     /// <exception cref="IOException">the device or URL cannot be opened</exception>
-    public static Source<Mat, NotUsed> Capture(string uri) => Source.UnfoldResource(() => Open(uri), reader =>
+    public static Source<Mat, NotUsed> Capture(string uri, string? audioPath = null, double? framesPerSecond = null) => Source.UnfoldResource(() => Open(uri, audioPath, framesPerSecond), ingest =>
     {
         var frame = new Mat();
-        if (reader.Read(frame)) return Option<Mat>.Create(frame);
+        if (ingest.Read(frame)) return Option<Mat>.Create(frame);
         frame.Dispose();
         return Option<Mat>.None;
-    }, reader => reader.Dispose());
-
-    /// <summary>A bounded queue to offer frames into (the WebSocket ingest); when full the oldest waiting frame gives way.</summary>
-    public static Source<Mat, ISourceQueueWithComplete<Mat>> Queue(int bound = 2) => Source.Queue<Mat>(bound, OverflowStrategy.DropHead);
+    }, ingest => ingest.Dispose());
 
     /// <summary>Picks the source for <paramref name="uri"/>: a URL or a camera as a live capture, anything else as a video file.</summary>
     public static Source<Mat, NotUsed> For(string uri) =>
@@ -50,18 +52,15 @@ public static class FrameSources
     public static bool IsCapture(string uri) =>
         int.TryParse(uri, out _) || uri.StartsWith("/dev/video", StringComparison.Ordinal)
         || uri.StartsWith("rtsp://", StringComparison.OrdinalIgnoreCase) || uri.StartsWith("http://", StringComparison.OrdinalIgnoreCase)
-        || uri.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        || uri.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || uri.StartsWith("udp://", StringComparison.OrdinalIgnoreCase)
+        || uri.StartsWith("srt://", StringComparison.OrdinalIgnoreCase) || uri.StartsWith("rtmp://", StringComparison.OrdinalIgnoreCase);
 
-    private static VideoFileReader Open(string uri)
+    private static LiveIngest Open(string uri, string? audioPath, double? framesPerSecond)
     {
-        var device = int.TryParse(uri, out var index) ? $"/dev/video{index}" : uri;
-        // Cameras need their demuxer named; network streams get a read timeout so a dead URL fails instead of hanging.
-        string[] input = device.StartsWith("/dev/video", StringComparison.Ordinal) ? ["-f", "v4l2"]
-            : uri.StartsWith("rtsp://", StringComparison.OrdinalIgnoreCase) ? ["-rtsp_transport", "tcp", "-timeout", "5000000"]
-            : ["-rw_timeout", "5000000"];
         try
         {
-            return new VideoFileReader(device, MediaInfo.ProbeLive(device, input), input);
+            // LiveIngest names the demuxer for cameras and gives network streams a timeout, so a dead URL fails instead of hanging.
+            return LiveIngest.Open(uri, new LiveIngestOptions { AudioPath = audioPath, FramesPerSecond = framesPerSecond });
         }
         catch (ImageFileException e)
         {

@@ -51,10 +51,15 @@ public sealed class ManagementTokens
     private DateTime _readAt;
     private byte[][] _tokens = [];
 
-    public ManagementTokens(ManagementSettings settings)
+    public ManagementTokens(ManagementSettings settings) : this(settings.Token, settings.TokenFile)
     {
-        _fixed = settings.Token?.Trim(); // a Secret file's trailing newline is no part of the token
-        _file = settings.TokenFile;
+    }
+
+    /// <param name="token">the one token accepted; null: the lines of <paramref name="file"/></param>
+    public ManagementTokens(string? token, string file)
+    {
+        _fixed = token?.Trim(); // a Secret file's trailing newline is no part of the token
+        _file = file;
         if (_fixed is null) Ensure(_file);
     }
 
@@ -70,7 +75,7 @@ public sealed class ManagementTokens
             using (var stream = new FileStream(file, options))
                 stream.Write(Encoding.UTF8.GetBytes(token + "\n"));
         }
-        return Read(file).FirstOrDefault() ?? throw new ArgumentException($"{file}: the management token file holds no token");
+        return Read(file).FirstOrDefault() ?? throw new ArgumentException($"{file}: the token file holds no token");
     }
 
     private static string[] Read(string file) =>

@@ -24,7 +24,7 @@ public sealed class StreamDirectory : IDisposable
             (long At, long Emitted, long Swapped) oldest;
             lock (Samples) oldest = Samples.Count > 0 ? Samples.Peek() : (Started, 0, 0);
             var seconds = Math.Max(1e-3, Stopwatch.GetElapsedTime(oldest.At).TotalSeconds);
-            return new StreamSummary(options.StreamId, edge, identity, source, options.FramesPerSecond, options.BudgetMs, options.FailMode.ToString().ToLowerInvariant(),
+            return new StreamSummary(options.StreamId, edge, identity, source, options.FramesPerSecond, options.BudgetMs, options.CurrentFailMode.ToString().ToLowerInvariant(),
                 Stopwatch.GetElapsedTime(Started).TotalSeconds, stats.Offered, stats.Served, stats.FailMode, stats.DroppedTotal, stats.InFlight,
                 (stats.Served + stats.FailMode - oldest.Emitted) / seconds, (stats.Served - oldest.Swapped) / seconds, stats.MaxOutputGapMs,
                 stats.Dropped.ToDictionary(), [.. stats.Latency.OrderBy(l => Array.IndexOf(StageOrder, l.Key)).Select(l => new StageLatency(l.Key, l.Value.Count, l.Value.P50, l.Value.P90, l.Value.P99, l.Value.Max))],
