@@ -19,6 +19,8 @@ if (args is ["startup", .. var startupArgs]) return StartupCampaign.Run(startupA
 if (args is ["scaleout", .. var scaleArgs]) return ScaleOutCampaign.Run(scaleArgs);
 // "live" measures the live edge: one stream alone, four clients (browser, WebSocket, ffmpeg) sharing it, browser latency.
 if (args is ["live", .. var liveArgs]) return LiveCampaign.Run(liveArgs);
+// "soak" runs live streams for a long time (30 min by default) and samples memory and handles for drift.
+if (args is ["soak", .. var soakArgs]) return SoakCampaign.Run(soakArgs);
 // "report" splices the campaigns' fragments into BENCHMARKS.md.
 if (args is ["report", .. var reportArgs]) return BenchReport.Run(reportArgs);
 // "cluster-worker" is the worker process "cluster --pin" starts on its own core; not for people to run.

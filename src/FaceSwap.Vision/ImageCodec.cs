@@ -27,6 +27,14 @@ public static class ImageCodec
     public static Mat Decode(byte[] data, int width, int height, int channels, string what)
     {
         if (data.Length == 0) throw new ImageCodecException($"{what}: empty payload, expected a {width}x{height} image");
+        // The header first: a payload whose header claims 30000×30000 would have the decoder allocate gigabytes
+        // before the size check below could refuse it.
+        if (ImageHeader.Read(data) is not { } header)
+            throw new ImageCodecException($"{what}: {data.Length} bytes are not a JPEG or PNG image (no readable header)");
+        if (header.Width != width || header.Height != height)
+            throw new ImageCodecException($"{what}: the {header.Format} header says {header.Width}x{header.Height}, the message says {width}x{height}");
+        if (header.Format == "PNG" && PngProblem(data) is { } problem)
+            throw new ImageCodecException($"{what}: {problem}");
         var mode = channels == 1 ? ImreadModes.Grayscale : ImreadModes.Color;
         var image = Cv2.ImDecode(data, mode);
         if (image.Empty())
@@ -41,5 +49,23 @@ public static class ImageCodec
             throw new ImageCodecException($"{what}: decoded {size}, the message says {width}x{height}");
         }
         return image;
+    }
+
+    /// <summary>
+    /// A PNG's chunks, walked before decoding: each must fit in the payload, up to IEND. A 213-byte PNG whose IDAT
+    /// claimed 4 GiB kept libpng busy for 14 s (ImageDecoderFuzzTests); a worker must not be stalled by one message.
+    /// </summary>
+    private static string? PngProblem(ReadOnlySpan<byte> data)
+    {
+        var at = 8;
+        while (at + 12 <= data.Length)
+        {
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(data[at..]);
+            if (length > (uint)(data.Length - at - 12))
+                return $"a PNG chunk at byte {at} claims {length} bytes, more than the {data.Length}-byte payload holds";
+            if (data.Slice(at + 4, 4).SequenceEqual("IEND"u8)) return null;
+            at += 12 + (int)length;
+        }
+        return "the PNG ends before its IEND chunk (truncated)";
     }
 }

@@ -12,7 +12,7 @@ namespace FaceSwap.Node.Tests;
 /// Random requests against a real node's management API (seeded, so a failure replays): every one gets an answer
 /// below 500 (a refusal with its reason, or the data), and the node stays healthy and answers a good request after.
 /// The node's own leave and down are left out (they end it, rightly); the palette test runs them.
-/// 400 requests in CI; <c>FSC_FULL=1</c> runs 20 000.
+/// 400 requests in CI; <c>FSC_FULL=1</c> runs 100 000 (<see cref="Fuzz"/>).
 /// </summary>
 public sealed class ManagementApiFuzzTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -50,8 +50,8 @@ public sealed class ManagementApiFuzzTests(ITestOutputHelper output) : IAsyncLif
     [Fact]
     public async Task Random_requests_get_an_answer_below_500_and_the_node_stays_healthy()
     {
-        var count = Environment.GetEnvironmentVariable("FSC_FULL") == "1" ? 20_000 : 400;
-        var random = new Random(20261205);
+        var count = Fuzz.Cases(400);
+        var random = new Random(Fuzz.Seed);
         var statuses = new Dictionary<int, int>();
         for (var i = 0; i < count; i++)
         {

@@ -72,6 +72,15 @@ public sealed class PlacementTests(ClusterFixture fixture, ITestOutputHelper out
         Assert.Equal(new[] { first.Address, joining.Address }.Order(StringComparer.Ordinal), plan.NodesOf(WorkerModels.FaceAnalysis));
         Assert.DoesNotContain(Enhancer, joining.Worker!.LoadedModels());
 
+        // The shard coordinator allocates only to regions registered with it: wait until the joined worker's swap region is.
+        var registered = Stopwatch.StartNew();
+        while (!(await seed.Swap.Ask<Akka.Cluster.Sharding.CurrentRegions>(Akka.Cluster.Sharding.GetCurrentRegions.Instance, TimeSpan.FromSeconds(5)))
+                   .Regions.Any(r => r.ToString() == joining.Address))
+        {
+            Assert.True(registered.Elapsed < TimeSpan.FromSeconds(30), "the joined worker's swap region did not register with the shard coordinator");
+            await Task.Delay(100);
+        }
+
         // New streams, some asking for the enhancer: the joined worker takes its share of swaps, every enhancement runs where the enhancer loaded.
         using var still = StillFrames.Astronaut640x480();
         var handles = Enumerable.Range(0, 8).Select(i => EdgeStream.Run(seed.System, ClusterFixture.Paced(still, 12, 4),

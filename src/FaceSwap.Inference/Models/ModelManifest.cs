@@ -24,6 +24,10 @@ public sealed record ModelManifest
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // A manifest with "file": null or a tensor without its shape is refused when read (ModelStoreException naming
+        // the file), not met later as a null in the middle of loading a model (found by ModelFileFuzzTests).
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
     };
 }
 

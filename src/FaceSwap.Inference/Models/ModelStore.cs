@@ -78,8 +78,11 @@ public sealed class ModelStore(string directory)
     {
         try
         {
-            return JsonSerializer.Deserialize<ModelManifest>(File.ReadAllBytes(path), ModelManifest.Json)
+            var manifest = JsonSerializer.Deserialize<ModelManifest>(File.ReadAllBytes(path), ModelManifest.Json)
                 ?? throw new ModelStoreException(path, "manifest is empty");
+            if (manifest.File.Length == 0 || manifest.File.IndexOfAny(['\0', .. System.IO.Path.GetInvalidPathChars()]) >= 0)
+                throw new ModelStoreException(path, $"manifest names no usable model file ('{manifest.File}')");
+            return manifest;
         }
         catch (JsonException e)
         {

@@ -28,26 +28,39 @@ public static class TfjsGraphModelReader
 
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw new TfjsModelException(path, "top level is not a JSON object");
-            var format = OptionalString(root, "format");
-            if (format is not null && format != "graph-model")
-                throw new TfjsModelException(path, $"format is '{format}', only 'graph-model' is supported (layers models must be saved as graph models)");
-            if (!root.TryGetProperty("modelTopology", out var topology) || !topology.TryGetProperty("node", out var nodesJson) || nodesJson.ValueKind != JsonValueKind.Array)
-                throw new TfjsModelException(path, "no modelTopology.node array: not a TF.js graph model");
-            if (topology.TryGetProperty("library", out var library) && library.TryGetProperty("function", out var functions) && functions.GetArrayLength() > 0)
-                throw new TfjsModelException(path, "the graph uses control-flow functions (modelTopology.library), which the converter does not support");
-            if (!root.TryGetProperty("weightsManifest", out var manifest) || manifest.ValueKind != JsonValueKind.Array)
-                throw new TfjsModelException(path, "no weightsManifest array");
-
-            var nodes = new List<TfNode>();
-            foreach (var node in nodesJson.EnumerateArray())
-                nodes.Add(ReadNode(path, node));
-            var weights = ReadWeights(path, manifest);
-            return new TfjsGraphModel(path, nodes, weights, ReadSignatureOutputs(root),
-                OptionalString(root, "convertedBy"), OptionalString(root, "generatedBy"));
+            try
+            {
+                return Read(path, document.RootElement);
+            }
+            // The JSON is valid but not what a graph model holds where it should: a value of the wrong kind (a number
+            // where a name is), a string of invalid UTF-8, a malformed number or base64 (found by ModelFileFuzzTests).
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException or OverflowException or ArgumentException)
+            {
+                throw new TfjsModelException(path, $"malformed graph model: {e.Message}", e);
+            }
         }
+    }
+
+    private static TfjsGraphModel Read(string path, JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new TfjsModelException(path, "top level is not a JSON object");
+        var format = OptionalString(root, "format");
+        if (format is not null && format != "graph-model")
+            throw new TfjsModelException(path, $"format is '{format}', only 'graph-model' is supported (layers models must be saved as graph models)");
+        if (!root.TryGetProperty("modelTopology", out var topology) || !topology.TryGetProperty("node", out var nodesJson) || nodesJson.ValueKind != JsonValueKind.Array)
+            throw new TfjsModelException(path, "no modelTopology.node array: not a TF.js graph model");
+        if (topology.TryGetProperty("library", out var library) && library.TryGetProperty("function", out var functions) && functions.GetArrayLength() > 0)
+            throw new TfjsModelException(path, "the graph uses control-flow functions (modelTopology.library), which the converter does not support");
+        if (!root.TryGetProperty("weightsManifest", out var manifest) || manifest.ValueKind != JsonValueKind.Array)
+            throw new TfjsModelException(path, "no weightsManifest array");
+
+        var nodes = new List<TfNode>();
+        foreach (var node in nodesJson.EnumerateArray())
+            nodes.Add(ReadNode(path, node));
+        var weights = ReadWeights(path, manifest);
+        return new TfjsGraphModel(path, nodes, weights, ReadSignatureOutputs(root),
+            OptionalString(root, "convertedBy"), OptionalString(root, "generatedBy"));
     }
 
     private static TfNode ReadNode(string path, JsonElement node)

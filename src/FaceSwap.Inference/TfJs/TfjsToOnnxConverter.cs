@@ -67,7 +67,17 @@ public sealed partial class TfjsToOnnxConverter
         foreach (var name in order)
         {
             var node = _nodes[name];
-            _values[name] = Handlers[node.Op](this, node);
+            try
+            {
+                _values[name] = Handlers[node.Op](this, node);
+            }
+            // A node the handler cannot make sense of (inputs missing, a shape or attribute of the wrong kind): named,
+            // as every conversion error is, instead of surfacing as a bare exception from deep inside (ModelFileFuzzTests).
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException or IndexOutOfRangeException
+                                          or FormatException or ArithmeticException or NullReferenceException)
+            {
+                throw new TfjsModelException(_model.ModelJsonPath, $"node '{node.Name}' ({node.Op}) cannot be converted: {e.Message}", e);
+            }
             if (node.Op == "Placeholder")
                 inputs.Add(new TensorSignature(name, "float32", _values[name].Shape.Select(d => (long)d).ToArray()));
         }

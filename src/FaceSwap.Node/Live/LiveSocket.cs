@@ -125,9 +125,12 @@ public sealed class LiveSocket(WebSocket socket, LiveSessions sessions, Manageme
         // loaded machine reads the socket late): 1.5× its rate, three seconds' burst. A flood still trips it within seconds.
         var bucket = new RateBucket(1.5 * fps + 2, Math.Max(10, 3 * fps));
         long received = 0;
+        // Cancelled once when the stream ends on the server (an operator stopped it, it failed): ends the wait for a message.
+        var ended = new CancellationTokenSource();
+        _ = session.Completion.ContinueWith(_ => ended.Cancel(), TaskScheduler.Default);
         while (true)
         {
-            var next = await Next(live.IdleTimeout, stopping, session.Completion);
+            var next = await Next(live.IdleTimeout, stopping, ended.Token);
             if (next is null)
             {
                 // Stopped on purpose (an operator, the node stopping): the client should not start it again; failed: it may.
@@ -325,12 +328,21 @@ public sealed class LiveSocket(WebSocket socket, LiveSessions sessions, Manageme
         return text + "...";
     }
 
-    /// <summary>The next whole message (null: none within <paramref name="timeout"/>, or <paramref name="ended"/> completed first).</summary>
-    private async Task<WebSocketReceiveResult?> Next(TimeSpan timeout, CancellationToken stopping, Task? ended = null)
+    /// <summary>The next whole message (null: none within <paramref name="timeout"/>, or <paramref name="ended"/> was cancelled first).</summary>
+    /// <remarks>
+    /// One timer per message, cancelled as soon as the message comes, and nothing registered per message on a task
+    /// that lives as long as the stream (a soak runs millions of messages through one socket).
+    /// </remarks>
+    private async Task<WebSocketReceiveResult?> Next(TimeSpan timeout, CancellationToken stopping, CancellationToken ended = default)
     {
         var receive = _receiving = ReceiveWhole(stopping);
-        var done = await Task.WhenAny(receive, Task.Delay(timeout, stopping), ended ?? Task.Delay(Timeout.Infinite, stopping));
-        if (done == receive) return await receive;
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(stopping, ended);
+        var done = await Task.WhenAny(receive, Task.Delay(timeout, wait.Token));
+        if (done == receive)
+        {
+            await wait.CancelAsync(); // the timer goes now, not after the idle timeout
+            return await receive;
+        }
         stopping.ThrowIfCancellationRequested();
         // The receive is left pending: the close that follows ends it.
         _ = receive.ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);

@@ -25,14 +25,18 @@ public sealed class LiveClient : IAsyncDisposable
     private Task? _reader;
 
     public ConcurrentQueue<ReceivedFrame> Frames { get; } = new();
+    /// <summary>Keep every received frame in <see cref="Frames"/> (tests read them back); a long run (the soak) counts them only.</summary>
+    public bool KeepFrames { get; init; } = true;
+    private long _received;
+    public long FramesReceived => Interlocked.Read(ref _received);
     public ConcurrentQueue<JsonElement> Messages { get; } = new();
     public TaskCompletionSource<(WebSocketCloseStatus? Status, string? Reason)> Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public double NowMs => _clock.Elapsed.TotalMilliseconds;
     public WebSocketState State => _socket.State;
 
-    public static async Task<LiveClient> Connect(string httpAddress)
+    public static async Task<LiveClient> Connect(string httpAddress, bool keepFrames = true)
     {
-        var client = new LiveClient();
+        var client = new LiveClient { KeepFrames = keepFrames };
         await client._socket.ConnectAsync(new Uri(httpAddress.Replace("http://", "ws://").TrimEnd('/') + "/live/ws"), CancellationToken.None);
         client._reader = Task.Run(client.Read);
         return client;
@@ -120,7 +124,7 @@ public sealed class LiveClient : IAsyncDisposable
                 }
                 if (result.MessageType == WebSocketMessageType.Text)
                     Messages.Enqueue(JsonDocument.Parse(buffer.AsMemory(0, count)).RootElement.Clone());
-                else
+                else if (Interlocked.Increment(ref _received) > 0 && KeepFrames)
                     Frames.Enqueue(new ReceivedFrame(BinaryPrimitives.ReadDoubleLittleEndian(buffer), BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(8)),
                         (BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(16)) & 1) != 0, BinaryPrimitives.ReadSingleLittleEndian(buffer.AsSpan(20)),
                         buffer.AsSpan(32, count - 32).ToArray(), NowMs));
