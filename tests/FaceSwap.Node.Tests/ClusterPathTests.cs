@@ -96,10 +96,10 @@ public sealed class ClusterPathTests(ClusterFixture fixture, ITestOutputHelper o
 
         var detectRefusal = await Edge.Detect.Ask<object>(new FaceSwap.Contracts.Stages.DetectFrame("corrupt", 0, 5000, garbage, 1), timeout);
         var failed = Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(detectRefusal);
-        Assert.Contains("do not decode", failed.Error);
+        Assert.Contains("not a JPEG or PNG image", failed.Error);
 
         var swapRefusal = await Edge.Swap.Ask<object>(new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 1, 5000, settings, 640, 480, [new ImageCrop(10, 10, garbage)], null), timeout);
-        Assert.Contains("do not decode", Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(swapRefusal).Error);
+        Assert.Contains("not a JPEG or PNG image", Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(swapRefusal).Error);
         var outside = new ImageCrop(600, 450, WireImages.Jpeg(still[new Rect(0, 0, 64, 64)], 90));
         var placement = await Edge.Swap.Ask<object>(new FaceSwap.Contracts.Stages.SwapFrame("corrupt", 2, 5000, settings, 640, 480, [outside], null), timeout);
         Assert.Contains("outside the 640x480 frame", Assert.IsType<FaceSwap.Contracts.Stages.StageFailed>(placement).Error);
