@@ -61,10 +61,11 @@ public sealed class BenchCluster : IAsyncDisposable
     public static WorkerModels Worker(ModelStore store, SourceFace average) => Worker(store, new ClusterCostCampaign.FixedSource(average));
 
     /// <summary>One node as faceswap-node hosts it, on a free loopback port, started and Up; with no seed it starts a cluster on itself.</summary>
-    public static async Task<(IHost Host, ActorSystem System)> StartNode(NodeSettings settings, string role, string? seed, WorkerModels? worker = null)
+    /// <param name="stages">a worker's stage set other than <paramref name="worker"/>'s (a simulated device's)</param>
+    public static async Task<(IHost Host, ActorSystem System)> StartNode(NodeSettings settings, string role, string? seed, WorkerModels? worker = null, WorkerStages? stages = null)
     {
         var host = NodeHost.Build(settings with { Roles = [role], Port = 0, Seeds = seed is null ? [] : [seed], Management = settings.Management with { Port = 0 } },
-            worker, Hocon, LogLevel.Warning);
+            worker, Hocon, LogLevel.Warning, stages);
         await host.StartAsync();
         return (host, await StreamRunner.WhenUp(host, TimeSpan.FromMinutes(1)));
     }

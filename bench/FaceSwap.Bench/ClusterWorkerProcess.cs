@@ -29,6 +29,7 @@ public sealed class ClusterWorkerProcess : IDisposable
 
     private readonly Process _process;
     private readonly TaskCompletionSource<string> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<string>> _asked = new();
 
     private ClusterWorkerProcess(Process process)
     {
@@ -38,6 +39,8 @@ public sealed class ClusterWorkerProcess : IDisposable
         {
             if (e.Data is not { } line) return;
             if (line.StartsWith(ReadyPrefix, StringComparison.Ordinal)) _ready.TrySetResult(line[ReadyPrefix.Length..]);
+            else if (_asked.Keys.FirstOrDefault(k => line.StartsWith(k + " ", StringComparison.Ordinal)) is { } asked && _asked.TryRemove(asked, out var answer))
+                answer.TrySetResult(line[(asked.Length + 1)..]);
             else Console.WriteLine($"  [worker {process.Id}] {line}");
         };
         process.ErrorDataReceived += (_, e) =>
@@ -68,7 +71,11 @@ public sealed class ClusterWorkerProcess : IDisposable
     /// <param name="seed">the seed's cluster address</param>
     /// <param name="identities">an identity folder holding the average face (<see cref="IdentityStore"/>)</param>
     /// <param name="core">the core the child pins itself to</param>
-    public static ClusterWorkerProcess Start(string seed, string identities, int core)
+    public static ClusterWorkerProcess Start(string seed, string identities, int core) =>
+        Start(Command, ["--seed", seed, "--identities", identities, "--core", core.ToString(CultureInfo.InvariantCulture)]);
+
+    /// <summary>The bench again as <paramref name="command"/> <paramref name="arguments"/>: a child that prints a ready line once it is Up.</summary>
+    public static ClusterWorkerProcess Start(string command, IReadOnlyList<string> arguments)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("the bench's own executable is unknown (Environment.ProcessPath is null): cannot start the worker process");
         var start = new ProcessStartInfo(self)
@@ -79,8 +86,7 @@ public sealed class ClusterWorkerProcess : IDisposable
         // Run as 'dotnet FaceSwap.Bench.dll': the host needs the assembly again.
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
             start.ArgumentList.Add(Assembly.GetEntryAssembly()?.Location is { Length: > 0 } dll ? dll : throw new InvalidOperationException("run by dotnet, but the entry assembly's path is unknown: cannot start the worker process"));
-        foreach (var argument in new[] { Command, "--seed", seed, "--identities", identities, "--core", core.ToString(CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(argument);
+        foreach (var argument in arguments.Prepend(command)) start.ArgumentList.Add(argument);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start the worker process {self}");
         return new ClusterWorkerProcess(process);
     }
@@ -102,6 +108,30 @@ public sealed class ClusterWorkerProcess : IDisposable
             throw new TimeoutException($"worker process {Pid} did not exit within {timeout.TotalSeconds:F0} s of 'stop'");
         }
         if (_process.ExitCode != 0) throw new InvalidOperationException($"worker process {Pid} exited with code {_process.ExitCode} (its output is above)");
+    }
+
+    /// <summary>Sends <paramref name="command"/> on the child's stdin; its answer is the next line it prints that starts with the command and a space.</summary>
+    public async Task<string> Ask(string command, TimeSpan timeout)
+    {
+        var answer = _asked.GetOrAdd(command, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _process.StandardInput.WriteLineAsync(command);
+        await _process.StandardInput.FlushAsync();
+        try
+        {
+            return await answer.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            _asked.TryRemove(command, out _);
+            throw new TimeoutException($"worker process {Pid} did not answer '{command}' within {timeout.TotalSeconds:F0} s");
+        }
+    }
+
+    /// <summary>SIGKILL: the node dies without leaving, as a crashed machine does.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
     }
 
     /// <summary>Kills the child if it is still running: no worker is left behind, whatever happened to the campaign.</summary>

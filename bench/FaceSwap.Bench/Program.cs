@@ -21,6 +21,12 @@ if (args is ["scaleout", .. var scaleArgs]) return ScaleOutCampaign.Run(scaleArg
 if (args is ["live", .. var liveArgs]) return LiveCampaign.Run(liveArgs);
 // "soak" runs live streams for a long time (30 min by default) and samples memory and handles for drift.
 if (args is ["soak", .. var soakArgs]) return SoakCampaign.Run(soakArgs);
+// "faults" runs the fault campaign: a farm of node processes, one fault at a time, watched from the streams' side.
+if (args is ["faults", .. var faultArgs]) return FaultCampaign.Run(faultArgs);
+// "sim" runs the farm on simulated GPUs under the real cluster code: the largest stream count this host sustains, then a quarter of the workers killed.
+if (args is ["sim", .. var simArgs]) return SimCampaign.Run(simArgs);
+// "sim-worker" is a simulated gpu-worker process the sim campaign starts; not for people to run.
+if (args is [SimCampaign.WorkerCommand, .. var simWorkerArgs]) return SimCampaign.RunChild(simWorkerArgs);
 // "report" splices the campaigns' fragments into BENCHMARKS.md.
 if (args is ["report", .. var reportArgs]) return BenchReport.Run(reportArgs);
 // "cluster-worker" is the worker process "cluster --pin" starts on its own core; not for people to run.

@@ -218,7 +218,7 @@ public static class ScaleOutCampaign
     /// The clip, cycled until <see cref="End"/>. <see cref="BenchCluster.ClosedLoop"/> feeds frame i while i is under
     /// Count and completes the stream when i reaches it: ending the count ends the stream once its frames in flight are back.
     /// </summary>
-    private sealed class Cycled(IReadOnlyList<Mat> frames) : IReadOnlyList<Mat>
+    internal sealed class Cycled(IReadOnlyList<Mat> frames) : IReadOnlyList<Mat>
     {
         private volatile bool _ended;
         private volatile int _issued;

@@ -3,6 +3,7 @@ using Akka.Cluster.Hosting.SBR;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Akka.Actor;
+using Akka;
 using Akka.Cluster.Sharding;
 using FaceSwap.Cluster;
 using FaceSwap.Cluster.Placement;
@@ -33,9 +34,11 @@ public static class NodeHost
 {
     /// <param name="worker">the models the stage entities share; required with the gpu-worker role</param>
     /// <param name="extraHocon">HOCON laid over the defaults and the serializer binding (tests turn serialize-messages on, or bind an older wire format)</param>
-    public static IHost Build(NodeSettings settings, WorkerModels? worker, string extraHocon = "", LogLevel logLevel = LogLevel.Information)
+    /// <param name="stages">the gpu-worker's stage entities and models, when not <paramref name="worker"/>'s own (a simulated device's, for a dry run)</param>
+    public static IHost Build(NodeSettings settings, WorkerModels? worker, string extraHocon = "", LogLevel logLevel = LogLevel.Information, WorkerStages? stages = null)
     {
-        if (settings.Has(Roles.Worker) && worker is null) throw new ArgumentException("a gpu-worker node needs its models");
+        stages ??= worker is null ? null : WorkerStages.Of(worker);
+        if (settings.Has(Roles.Worker) && stages is null) throw new ArgumentException("a gpu-worker node needs its models");
         var ring = new LogRing(settings.Management.LogLines);
         void Services(ILoggingBuilder logging, IServiceCollection services)
         {
@@ -51,7 +54,15 @@ public static class NodeHost
             services.AddSingleton(p => new NodeMetrics(settings, p.GetRequiredService<StreamDirectory>(), worker));
             services.AddAkka(settings.SystemName, (akka, provider) =>
             {
-                Configure(akka, settings, worker, extraHocon);
+                Configure(akka, settings, stages, extraHocon);
+                // A node that is downed (or told to stop) ends its live streams first, while its graphs still run: every
+                // client gets 1001 "the edge is shutting down" at once and reconnects elsewhere, instead of a dead socket.
+                if (settings.Has(Roles.Edge))
+                    akka.AddStartup((system, _) => CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-live-streams", async () =>
+                    {
+                        await provider.GetRequiredService<Live.LiveSessions>().StopAll(TimeSpan.FromSeconds(4));
+                        return Done.Instance;
+                    }));
                 akka.WithActors((system, _) => system.ActorOf(
                     ManagementAgent.Props(settings, provider.GetRequiredService<StreamDirectory>(), worker), ManagementAgent.Name));
             });
@@ -92,7 +103,7 @@ public static class NodeHost
         ? $"akka.cluster.distributed-data.durable.file.dir = \"{Path.Combine(settings.Placement.DurableDir, $"{settings.SystemName}-{settings.Port}").Replace("\\", "/")}\""
         : "akka.cluster.distributed-data.durable.keys = []";
 
-    private static void Configure(AkkaConfigurationBuilder akka, NodeSettings settings, WorkerModels? worker, string extraHocon)
+    private static void Configure(AkkaConfigurationBuilder akka, NodeSettings settings, WorkerStages? stages, string extraHocon)
     {
         akka.AddHocon($$"""
             {{FaceSwapSerializer.HoconBinding}}
@@ -118,6 +129,7 @@ public static class NodeHost
             HostName = settings.Hostname,
             PublicHostName = settings.PublicHostname,
             Port = settings.Port,
+            PublicPort = settings.PublicPort > 0 ? settings.PublicPort : null,
             MaxFrameSize = settings.MaxFrameSize,
             SendBufferSize = 2 * settings.MaxFrameSize,
             ReceiveBufferSize = 2 * settings.MaxFrameSize,
@@ -153,16 +165,18 @@ public static class NodeHost
                 // A stage's shards go where the plan put its model: detect and swap need face-analysis, enhance the enhancer its shard names.
                 IShardAllocationStrategy Placed(Func<string, string> modelOf) =>
                     new PlacementAllocationStrategy(() => view.Plan, modelOf, self, system.Log, isReachable: Reachable);
-                var enhance = sharding.Start(Regions.Enhance, _ => EnhanceStage.Props(worker!), shards, enhanceExtractor,
-                    Placed(EnhanceShardExtractor.ModelOf), PoisonPill.Instance);
-                var detect = sharding.Start(Regions.Detect, _ => DetectStage.Props(worker!), shards, extractor,
+                // A set without an enhance stage (a simulated device) starts no enhance region; its swap entities forward to none.
+                var enhance = stages!.Enhance is { } enhanceProps
+                    ? sharding.Start(Regions.Enhance, _ => enhanceProps(), shards, enhanceExtractor, Placed(EnhanceShardExtractor.ModelOf), PoisonPill.Instance)
+                    : null;
+                var detect = sharding.Start(Regions.Detect, _ => stages.Detect(), shards, extractor,
                     Placed(_ => WorkerModels.FaceAnalysis), PoisonPill.Instance);
-                var swap = sharding.Start(Regions.Swap, _ => SwapStage.Props(worker!, enhance), shards, extractor,
+                var swap = sharding.Start(Regions.Swap, _ => stages.Swap(enhance), shards, extractor,
                     Placed(_ => WorkerModels.FaceAnalysis), PoisonPill.Instance);
-                registry.Register<EnhanceRegion>(enhance);
+                if (enhance is not null) registry.Register<EnhanceRegion>(enhance);
                 registry.Register<DetectRegion>(detect);
                 registry.Register<SwapRegion>(swap);
-                system.ActorOf(WorkerAgent.Props(worker!, registry.Get<PlacementCoordinatorKey>(), settings.Agent), "placement-agent");
+                system.ActorOf(WorkerAgent.Props(stages.Models, registry.Get<PlacementCoordinatorKey>(), settings.Agent), "placement-agent");
             });
         }
         else if (settings.Has(Roles.Edge))

@@ -19,6 +19,7 @@ public sealed record NodeSettings(
     string Hostname,
     string? PublicHostname,
     int Port,
+    int PublicPort,
     IReadOnlyList<string> Seeds,
     TimeSpan PassivateIdleAfter,
     int MaxFrameSize,
@@ -39,6 +40,7 @@ public sealed record NodeSettings(
         ("FSC_HOSTNAME", "faceswap.node.hostname"),
         ("FSC_PUBLIC_HOSTNAME", "faceswap.node.public-hostname"),
         ("FSC_PORT", "faceswap.node.port"),
+        ("FSC_PUBLIC_PORT", "faceswap.node.public-port"),
         ("FSC_BUDGET_MS", "faceswap.edge.budget-ms"),
         ("FSC_FAIL_MODE", "faceswap.edge.fail-mode"),
         ("FSC_JPEG_QUALITY", "faceswap.edge.jpeg-quality"),
@@ -68,7 +70,7 @@ public sealed record NodeSettings(
     public bool Has(string role) => Roles.Contains(role);
 
     /// <summary>This node's own address: the seed when no seeds are configured.</summary>
-    public string SelfAddress => $"{Protocol}://{SystemName}@{(string.IsNullOrEmpty(PublicHostname) ? Hostname : PublicHostname)}:{Port}";
+    public string SelfAddress => $"{Protocol}://{SystemName}@{(string.IsNullOrEmpty(PublicHostname) ? Hostname : PublicHostname)}:{(PublicPort > 0 ? PublicPort : Port)}";
 
     /// <summary>The remoting scheme: DotNetty names TLS connections akka.ssl.tcp.</summary>
     public string Protocol => Tls.Enabled ? "akka.ssl.tcp" : "akka.tcp";
@@ -84,6 +86,7 @@ public sealed record NodeSettings(
             config.GetString("faceswap.node.hostname", "127.0.0.1"),
             config.GetString("faceswap.node.public-hostname", "") is { Length: > 0 } p ? p : null,
             CheckPort(config.GetInt("faceswap.node.port", 4053), source),
+            CheckPort(config.GetInt("faceswap.node.public-port", 0), source),
             seeds,
             config.GetTimeSpan("faceswap.node.passivate-idle-after", TimeSpan.FromMinutes(2)),
             config.GetInt("faceswap.node.max-frame-size", 8 * 1024 * 1024),

@@ -55,6 +55,30 @@ public sealed class BatchingExecutorTests
     }
 
     [Fact]
+    public async Task Each_batch_size_keeps_the_time_its_runs_took()
+    {
+        // A stand-in whose batch of n takes 20 + 10 n ms: what a fitted cost model is checked against.
+        IReadOnlyList<long> Timed(IReadOnlyList<int> batch)
+        {
+            Thread.Sleep(20 + 10 * batch.Count);
+            return [.. batch.Select(x => (long)x)];
+        }
+        using var batcher = new BatchingExecutor<int, long>("stand-in", new BatchingOptions { MaxBatch = 8, MaxQueueDelay = TimeSpan.Zero }, Timed, NullLogger.Instance);
+        await batcher.SubmitAsync(0, "s0", Never);
+        var first = batcher.SubmitAsync(1, "s1", Never);
+        await Task.Delay(5);
+        await Task.WhenAll([first, .. Enumerable.Range(2, 4).Select(i => batcher.SubmitAsync(i, $"s{i}", Never))]);
+
+        var stats = batcher.Stats();
+        Assert.Equal(2, stats.BatchSizes[1]);
+        Assert.Equal(1, stats.BatchSizes[4]);
+        Assert.InRange(stats.MeanRunMs(1), 29, 200);
+        Assert.InRange(stats.MeanRunMs(4), 59, 300);
+        Assert.True(stats.MeanRunMs(4) > stats.MeanRunMs(1), $"a batch of 4 took {stats.MeanRunMs(4):F1} ms, one of 1 {stats.MeanRunMs(1):F1} ms");
+        Assert.True(double.IsNaN(stats.MeanRunMs(2)), "no batch of 2 ran");
+    }
+
+    [Fact]
     public async Task A_batch_never_exceeds_max_batch_and_the_rest_join_the_next()
     {
         var model = new Model();

@@ -19,7 +19,7 @@ public sealed class WorkerAgent : ReceiveActor, IWithTimers
 
     private sealed record UnloadDue(string Model, long PlanVersion);
 
-    private readonly WorkerModels _models;
+    private readonly IModelHost _models;
     private readonly IActorRef _coordinator;
     private readonly WorkerAgentOptions _options;
     private readonly string _node;
@@ -31,10 +31,10 @@ public sealed class WorkerAgent : ReceiveActor, IWithTimers
 
     /// <param name="coordinator">the coordinator singleton's proxy</param>
     /// <remarks>Loading blocks for as long as the model takes: the agent runs on the stage dispatcher, off the cluster's threads.</remarks>
-    public static Props Props(WorkerModels models, IActorRef coordinator, WorkerAgentOptions options) =>
+    public static Props Props(IModelHost models, IActorRef coordinator, WorkerAgentOptions options) =>
         Akka.Actor.Props.Create(() => new WorkerAgent(models, coordinator, options)).WithDispatcher(WorkerModels.Dispatcher);
 
-    public WorkerAgent(WorkerModels models, IActorRef coordinator, WorkerAgentOptions options)
+    public WorkerAgent(IModelHost models, IActorRef coordinator, WorkerAgentOptions options)
     {
         _models = models;
         _coordinator = coordinator;
@@ -103,7 +103,7 @@ public sealed class WorkerAgent : ReceiveActor, IWithTimers
     /// <summary>Frames swapped per second since the last report (FaceMesh requests: one per face region).</summary>
     private double ServedFps()
     {
-        var served = _models.BatchingStats() is [_, var landmarks] ? landmarks.Requests : _served;
+        var served = _models.Served;
         var now = Stopwatch.GetTimestamp();
         var seconds = Stopwatch.GetElapsedTime(_servedAt, now).TotalSeconds;
         var fps = seconds > 0 && served >= _served ? (served - _served) / seconds : 0;
@@ -111,10 +111,11 @@ public sealed class WorkerAgent : ReceiveActor, IWithTimers
         return fps;
     }
 
-    /// <summary>The declared device memory less what is loaded, or the host's total and available memory.</summary>
+    /// <summary>The declared device memory (config, else the device's own) less what is loaded, or the host's total and available memory.</summary>
     private (long Total, long Free) Memory(long loadedBytes)
     {
-        if (_options.MemoryBytes > 0) return (_options.MemoryBytes, Math.Max(0, _options.MemoryBytes - loadedBytes));
+        var device = _options.MemoryBytes > 0 ? _options.MemoryBytes : _models.DeviceMemoryBytes;
+        if (device > 0) return (device, Math.Max(0, device - loadedBytes));
         var total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         return (total, HostAvailableBytes() ?? total);
     }

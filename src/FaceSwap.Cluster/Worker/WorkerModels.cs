@@ -16,7 +16,7 @@ namespace FaceSwap.Cluster.Worker;
 /// each, so requests of all streams form batches), the source faces behind their consent, and the enhancers the
 /// placement coordinator told this worker to load. Models load and unload at the coordinator's word.
 /// </summary>
-public sealed class WorkerModels : IDisposable
+public sealed class WorkerModels : IModelHost, IDisposable
 {
     /// <summary>Entities block on inference: they run on their own threads, so cluster heartbeats never wait behind a model.</summary>
     public const string Dispatcher = "faceswap.stage-dispatcher";
@@ -89,6 +89,9 @@ public sealed class WorkerModels : IDisposable
     /// <summary>What each batcher has done so far: batch sizes, expired requests, waits (none while unloaded).</summary>
     public IReadOnlyList<BatchingStats> BatchingStats() =>
         _analysis is { } a ? [a.Detector.Batcher.Stats(), a.Landmarks.Batcher.Stats()] : [];
+
+    /// <summary>FaceMesh requests so far (one per face region swapped); 0 while the face-analysis models are unloaded.</summary>
+    public long Served => _analysis is { } a ? a.Landmarks.Batcher.Stats().Requests : 0;
 
     /// <summary>The models this worker can load, with the memory each takes: what it offers the placement coordinator.</summary>
     public IReadOnlyList<ModelOffer> Offers()

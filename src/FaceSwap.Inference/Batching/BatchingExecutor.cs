@@ -41,6 +41,7 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
     // Books, under the queue's lock.
     private long _batches, _requests, _expired, _failed;
     private readonly long[] _sizes;
+    private readonly long[] _runTicks;
     private long _maxHeld, _maxWaited, _sumWaited, _late;
     private readonly long _lateAfter;
 
@@ -54,6 +55,7 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
         // The wait's own granularity is a millisecond: a hold past that is the thread woken late (a loaded machine).
         _lateAfter = _maxDelay + Stopwatch.Frequency / 1000;
         _sizes = new long[options.MaxBatch + 1];
+        _runTicks = new long[options.MaxBatch + 1];
         _thread = new Thread(Loop) { IsBackground = true, Name = $"batcher {model}" };
         _thread.Start();
     }
@@ -109,9 +111,11 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
         }
         // Waited outside the lock: the batcher needs it to run the batch.
         if (queued is not null) return queued.GetAwaiter().GetResult();
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var results = _run([request]);
+            lock (_queue) _runTicks[1] += Stopwatch.GetTimestamp() - started;
             return results.Count == 1 ? results[0] : throw new InvalidOperationException($"{Model}: the batch of 1 returned {results.Count} results");
         }
         catch (Exception e)
@@ -134,7 +138,7 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
     {
         lock (_queue)
             return new BatchingStats(Model, _batches, _requests, _expired, _failed, [.. _sizes],
-                Ms(_maxHeld), _late, Ms(_maxWaited), _requests == 0 ? 0 : Ms(_sumWaited) / _requests, _queue.Count);
+                Ms(_maxHeld), _late, Ms(_maxWaited), _requests == 0 ? 0 : Ms(_sumWaited) / _requests, _queue.Count, [.. _runTicks.Select(Ms)]);
     }
 
     private void Loop()
@@ -151,12 +155,17 @@ public sealed class BatchingExecutor<TRequest, TResult> : IDisposable
             }
             if (batch.Count == 0) continue;
             foreach (var pending in batch) requests.Add(pending.Request);
+            var started = Stopwatch.GetTimestamp();
             try
             {
                 var results = _run(requests);
                 if (results.Count != batch.Count)
                     throw new InvalidOperationException($"{Model}: the batch of {batch.Count} returned {results.Count} results");
-                lock (_queue) _busy = false;
+                lock (_queue)
+                {
+                    _busy = false;
+                    _runTicks[batch.Count] += Stopwatch.GetTimestamp() - started;
+                }
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
             }
             catch (Exception e)

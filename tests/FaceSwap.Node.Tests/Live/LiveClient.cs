@@ -27,6 +27,8 @@ public sealed class LiveClient : IAsyncDisposable
     public ConcurrentQueue<ReceivedFrame> Frames { get; } = new();
     /// <summary>Keep every received frame in <see cref="Frames"/> (tests read them back); a long run (the soak) counts them only.</summary>
     public bool KeepFrames { get; init; } = true;
+    /// <summary>Called with each received frame as it comes (its JPEG empty unless <see cref="KeepFrames"/>): a long run's timeline.</summary>
+    public Action<ReceivedFrame>? OnFrame { get; init; }
     private long _received;
     public long FramesReceived => Interlocked.Read(ref _received);
     public ConcurrentQueue<JsonElement> Messages { get; } = new();
@@ -34,9 +36,9 @@ public sealed class LiveClient : IAsyncDisposable
     public double NowMs => _clock.Elapsed.TotalMilliseconds;
     public WebSocketState State => _socket.State;
 
-    public static async Task<LiveClient> Connect(string httpAddress, bool keepFrames = true)
+    public static async Task<LiveClient> Connect(string httpAddress, bool keepFrames = true, Action<ReceivedFrame>? onFrame = null)
     {
-        var client = new LiveClient { KeepFrames = keepFrames };
+        var client = new LiveClient { KeepFrames = keepFrames, OnFrame = onFrame };
         await client._socket.ConnectAsync(new Uri(httpAddress.Replace("http://", "ws://").TrimEnd('/') + "/live/ws"), CancellationToken.None);
         client._reader = Task.Run(client.Read);
         return client;
@@ -124,10 +126,14 @@ public sealed class LiveClient : IAsyncDisposable
                 }
                 if (result.MessageType == WebSocketMessageType.Text)
                     Messages.Enqueue(JsonDocument.Parse(buffer.AsMemory(0, count)).RootElement.Clone());
-                else if (Interlocked.Increment(ref _received) > 0 && KeepFrames)
-                    Frames.Enqueue(new ReceivedFrame(BinaryPrimitives.ReadDoubleLittleEndian(buffer), BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(8)),
+                else if (Interlocked.Increment(ref _received) > 0 && (KeepFrames || OnFrame is not null))
+                {
+                    var frame = new ReceivedFrame(BinaryPrimitives.ReadDoubleLittleEndian(buffer), BinaryPrimitives.ReadInt64LittleEndian(buffer.AsSpan(8)),
                         (BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(16)) & 1) != 0, BinaryPrimitives.ReadSingleLittleEndian(buffer.AsSpan(20)),
-                        buffer.AsSpan(32, count - 32).ToArray(), NowMs));
+                        KeepFrames ? buffer.AsSpan(32, count - 32).ToArray() : [], NowMs);
+                    if (KeepFrames) Frames.Enqueue(frame);
+                    OnFrame?.Invoke(frame);
+                }
             }
         }
         catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)

@@ -37,9 +37,11 @@ public sealed class LiveEdgeTests(ClusterFixture fixture, ITestOutputHelper outp
     /// An embedded node (every role) whose live endpoints take <see cref="LiveToken"/>, list and register identities in
     /// the fixture's registry (the one its worker reads), audit to <paramref name="dir"/>/audit.db and record there.
     /// </summary>
+    /// <param name="roles">the node's roles: every role by default (the embedded node)</param>
+    /// <param name="seed">the cluster to join; none: it starts one</param>
     public static Task<TestNode> StartEdge(ClusterFixture fixture, string dir, int maxFrameBytes = 1024 * 1024, TimeSpan? idle = null,
-        Func<NodeSettings, NodeSettings>? configure = null) =>
-        fixture.Start([.. Roles.All], configure: s => (configure ?? (x => x))(s with
+        Func<NodeSettings, NodeSettings>? configure = null, string[]? roles = null, string? seed = null) =>
+        fixture.Start(roles ?? [.. Roles.All], seed, serializeLocal: roles is null, configure: s => (configure ?? (x => x))(s with
         {
             Live = s.Live with { Token = LiveToken, MaxFrameBytes = maxFrameBytes, IdleTimeout = idle ?? TimeSpan.FromSeconds(10), Recordings = Path.Combine(dir, "recordings") },
             Fsc = fixture.Governance(s.Fsc) with { AuditDatabase = $"Data Source={Path.Combine(dir, "audit.db")}", NodeName = NodeName },
@@ -147,6 +149,30 @@ public sealed class LiveEdgeTests(ClusterFixture fixture, ITestOutputHelper outp
         Assert.Equal([AuditKinds.SessionStart, AuditKinds.SettingsChanged, AuditKinds.SessionStop], events.Select(e => e.Kind));
         Assert.Contains(stream, events[0].Details);
         Assert.Empty(node.Host.Services.GetRequiredService<LiveSessions>().All);
+    }
+
+    [Fact]
+    public async Task A_downed_edge_tells_its_live_clients_it_is_shutting_down_at_once_so_they_reconnect_elsewhere()
+    {
+        // Seed and worker in one node, the edge in another: the split-brain resolver (or an operator) downs the edge.
+        await using var farm = await fixture.Start([Roles.Seed, Roles.Worker], serializeLocal: false);
+        await using var edge = await StartEdge(fixture, _dir.Path, roles: [Roles.Edge], seed: farm.Address);
+        await ClusterFixture.AllUp(2, farm, edge);
+        await using var client = await LiveClient.Connect(Address(edge));
+        Assert.Equal("started", (await client.Start(LiveToken, ClusterFixture.Identity, 10)).GetProperty("type").GetString());
+        using var feeding = new CancellationTokenSource();
+        var feed = Feed(client, Still(), 10, feeding.Token);
+        await ClusterFixture.Until(() => client.Frames.Count(f => !f.FailMode) >= 3, TimeSpan.FromSeconds(60), () => "the stream was not swapped");
+
+        Akka.Cluster.Cluster.Get(farm.System).Down(Akka.Cluster.Cluster.Get(edge.System).SelfAddress);
+        var downed = Stopwatch.StartNew();
+        // Before: the sockets outlived the actor system and were dropped 10 s later without a close (the page saw 1006).
+        var (status, reason) = await client.Closed.Task.WaitAsync(TimeSpan.FromSeconds(8));
+        output.WriteLine($"closed {(int?)status} \"{reason}\" {downed.Elapsed.TotalSeconds:F1} s after the edge was downed");
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, status);
+        Assert.Equal(LiveSession.ShuttingDown, reason);
+        await feeding.CancelAsync();
+        await feed;
     }
 
     [Fact]
