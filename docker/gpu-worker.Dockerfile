@@ -58,8 +58,11 @@ COPY --from=build /out/models /app/models
 COPY config/faceswap.conf /app/config/faceswap.conf
 RUN mkdir -p /app/.cache && chown "$APP_UID" /app/.cache
 # ASPNETCORE_HTTP_PORTS: the base image's 8080 would only draw a warning; the node binds its own endpoint (9110).
+# MALLOC_ARENA_MAX: glibc gives each thread that allocates its own malloc arena (up to 8 per core), and each keeps
+# what it freed; a node's many threads made RSS climb 3–11 MiB a minute with nothing leaking (BENCHMARKS.md, Soak).
 ENV PATH="/app/bin:${PATH}" \
     ASPNETCORE_HTTP_PORTS="" \
+    MALLOC_ARENA_MAX=2 \
     FSC_ROLES=gpu-worker \
     FSC_MODEL_STORE=/app/models
 EXPOSE 4053 9110
@@ -94,8 +97,11 @@ COPY config/faceswap.conf /app/config/faceswap.conf
 RUN mkdir -p /app/.cache /app/models/tensorrt-cache && chown "$APP_UID" /app/.cache /app/models/tensorrt-cache
 VOLUME /app/models/tensorrt-cache
 # ASPNETCORE_HTTP_PORTS: the base image's 8080 would only draw a warning; the node binds its own endpoint (9110).
+# MALLOC_ARENA_MAX: glibc gives each thread that allocates its own malloc arena (up to 8 per core), and each keeps
+# what it freed; a node's many threads made RSS climb 3–11 MiB a minute with nothing leaking (BENCHMARKS.md, Soak).
 ENV PATH="/app/bin:${PATH}" \
     ASPNETCORE_HTTP_PORTS="" \
+    MALLOC_ARENA_MAX=2 \
     FSC_ROLES=gpu-worker \
     FSC_MODEL_STORE=/app/models
 EXPOSE 4053 9110

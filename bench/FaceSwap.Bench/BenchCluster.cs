@@ -1,10 +1,13 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Hosting;
 using FaceSwap.Cluster;
+using FaceSwap.Cluster.Placement;
 using FaceSwap.Cluster.Worker;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using FaceSwap.Contracts;
+using FaceSwap.Contracts.Placement;
 using FaceSwap.Edge;
 using FaceSwap.Inference.Batching;
 using FaceSwap.Faces;
@@ -113,6 +116,21 @@ public sealed class BenchCluster : IAsyncDisposable
         handle.Completion.ContinueWith(_ => refill.Dispose(), TaskScheduler.Default);
         Feed();
         return handle;
+    }
+
+    /// <summary>Waits until the plan puts face-analysis on <paramref name="workers"/> workers.</summary>
+    public static async Task Placed(IActorRef coordinator, int workers, TimeSpan timeout)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var plan = await coordinator.Ask<PlacementPlan>(new GetPlan(), TimeSpan.FromSeconds(10));
+            var placed = plan.NodesOf(WorkerModels.FaceAnalysis).Count;
+            if (placed == workers) return;
+            if (waited.Elapsed > timeout)
+                throw new TimeoutException($"face-analysis placed on {placed} of {workers} workers after {timeout.TotalSeconds:F0} s: {PlacementView.Describe(plan)}");
+            await Task.Delay(250);
+        }
     }
 
     public async ValueTask DisposeAsync()

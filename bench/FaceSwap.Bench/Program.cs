@@ -27,6 +27,8 @@ if (args is ["faults", .. var faultArgs]) return FaultCampaign.Run(faultArgs);
 if (args is ["sim", .. var simArgs]) return SimCampaign.Run(simArgs);
 // "sim-worker" is a simulated gpu-worker process the sim campaign starts; not for people to run.
 if (args is [SimCampaign.WorkerCommand, .. var simWorkerArgs]) return SimCampaign.RunChild(simWorkerArgs);
+// "arena" measures ONNX Runtime's CPU arena settings on the batched models: RSS over random batch sizes, latency per batch.
+if (args is ["arena", .. var arenaArgs]) return ArenaCampaign.Run(arenaArgs);
 // "report" splices the campaigns' fragments into BENCHMARKS.md.
 if (args is ["report", .. var reportArgs]) return BenchReport.Run(reportArgs);
 // "cluster-worker" is the worker process "cluster --pin" starts on its own core; not for people to run.

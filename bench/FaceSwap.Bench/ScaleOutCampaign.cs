@@ -139,7 +139,7 @@ public static class ScaleOutCampaign
             using var edgeHostScope = edgeHost;
             var registry = edgeHost.Services.GetRequiredService<ActorRegistry>();
             // Shards go only where the plan put face-analysis: until every worker is in it, streams would pile on the first.
-            await Placed(registry.Get<PlacementCoordinatorKey>(), workers, TimeSpan.FromMinutes(1));
+            await BenchCluster.Placed(registry.Get<PlacementCoordinatorKey>(), workers, TimeSpan.FromMinutes(1));
             var (detect, swap) = (registry.Get<DetectRegion>(), registry.Get<SwapRegion>());
 
             var streams = Enumerable.Range(0, workers * StreamsPerWorker).Select(i => new EdgeStreamOptions
@@ -199,20 +199,6 @@ public static class ScaleOutCampaign
         }
     }
 
-    /// <summary>Waits until the plan puts face-analysis on <paramref name="workers"/> workers.</summary>
-    private static async Task Placed(IActorRef coordinator, int workers, TimeSpan timeout)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            var plan = await coordinator.Ask<PlacementPlan>(new GetPlan(), TimeSpan.FromSeconds(10));
-            var placed = plan.NodesOf(WorkerModels.FaceAnalysis).Count;
-            if (placed == workers) return;
-            if (waited.Elapsed > timeout)
-                throw new TimeoutException($"face-analysis placed on {placed} of {workers} workers after {timeout.TotalSeconds:F0} s: {PlacementView.Describe(plan)}");
-            await Task.Delay(250);
-        }
-    }
 
     /// <summary>
     /// The clip, cycled until <see cref="End"/>. <see cref="BenchCluster.ClosedLoop"/> feeds frame i while i is under

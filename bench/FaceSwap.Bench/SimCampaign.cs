@@ -179,7 +179,7 @@ public static class SimCampaign
         try
         {
             var registry = edgeHost.Services.GetRequiredService<ActorRegistry>();
-            await Placed(registry.Get<PlacementCoordinatorKey>(), 1, TimeSpan.FromMinutes(1));
+            await BenchCluster.Placed(registry.Get<PlacementCoordinatorKey>(), 1, TimeSpan.FromMinutes(1));
             var (detect, swap) = (registry.Get<DetectRegion>(), registry.Get<SwapRegion>());
             var options = Enumerable.Range(0, streams).Select(i => new EdgeStreamOptions
             {
@@ -239,7 +239,7 @@ public static class SimCampaign
             using var edgeScope = edgeHost;
             var registry = edgeHost.Services.GetRequiredService<ActorRegistry>();
             var coordinator = registry.Get<PlacementCoordinatorKey>();
-            await Placed(coordinator, workerCount, TimeSpan.FromMinutes(1));
+            await BenchCluster.Placed(coordinator, workerCount, TimeSpan.FromMinutes(1));
             var plan = await coordinator.Ask<PlacementPlan>(new GetPlan(), TimeSpan.FromSeconds(10));
             var (detect, swap) = (registry.Get<DetectRegion>(), registry.Get<SwapRegion>());
 
@@ -463,20 +463,6 @@ public static class SimCampaign
         await Task.WhenAll(workers.Select(async w => JsonSerializer.Deserialize<WorkerStats>(await w.Ask("stats", TimeSpan.FromSeconds(10)))
             ?? throw new InvalidOperationException($"worker {w.Pid} answered 'stats' with nothing")));
 
-    /// <summary>Waits until the plan puts face-analysis on <paramref name="workers"/> workers.</summary>
-    private static async Task Placed(IActorRef coordinator, int workers, TimeSpan timeout)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            var plan = await coordinator.Ask<PlacementPlan>(new GetPlan(), TimeSpan.FromSeconds(10));
-            var placed = plan.NodesOf(WorkerModels.FaceAnalysis).Count;
-            if (placed == workers) return;
-            if (waited.Elapsed > timeout)
-                throw new TimeoutException($"face-analysis placed on {placed} of {workers} workers after {timeout.TotalSeconds:F0} s: {PlacementView.Describe(plan)}");
-            await Task.Delay(250);
-        }
-    }
 
     /// <summary>The child's side: <c>sim-worker --seed ADDRESS --name NAME</c>, a gpu-worker node on a simulated RTX 3080 Ti until "stop" or its stdin closes.</summary>
     public static int RunChild(string[] args)

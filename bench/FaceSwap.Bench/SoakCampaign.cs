@@ -13,13 +13,15 @@ namespace FaceSwap.Bench;
 /// <summary>
 /// <c>soak [--minutes M] [--streams N]</c>: N live streams (WebSocket clients, the page's protocol, 15 fps each) through
 /// seed, worker and edge in this process for M minutes (30 by default; the issue's soak), sampling every 10 s the
-/// process's RSS, open file descriptors, threads and managed heap (after a full collection: what is retained), and
-/// the streams' swapped fps. Drift compares the
+/// process's RSS, open file descriptors, threads and managed heap (after a full collection: what is retained), the
+/// memory the GC has committed and what glibc's malloc holds (handed out, and freed but kept: the native side), and
+/// the streams' swapped fps; every sample goes to soak-samples.csv beside the fragment. Drift compares the
 /// last tenth of the run with the tenth after the first minute (the warm-up grows what grows once): target ≤ 5 %.
 /// </summary>
 public static class SoakCampaign
 {
-    private sealed record Sample(double Minutes, double RssMiB, int Handles, int Threads, double HeapMiB, double SwappedFps);
+    private sealed record Sample(double Minutes, double RssMiB, int Handles, int Threads, double HeapMiB, double SwappedFps,
+        double GcCommittedMiB, double RssAnonMiB, double MallocUsedMiB, double MallocFreeMiB);
 
     public static int Run(string[] args)
     {
@@ -65,7 +67,7 @@ public static class SoakCampaign
                 clients.Add(client);
                 feeders.Add(Feed(client, frames, 15, stop.Token));
             }
-            Console.WriteLine($"soak: {streams} streams at 15 fps for {minutes:0.#} min, {Environment.ProcessorCount} cores; sampling every 10 s");
+            Console.WriteLine($"soak: {streams} streams at 15 fps for {minutes:0.#} min, {Environment.ProcessorCount} cores, {MallocArenas}; sampling every 10 s");
             var clock = Stopwatch.StartNew();
             long lastSwapped = 0;
             var lastAt = TimeSpan.Zero;
@@ -79,12 +81,14 @@ public static class SoakCampaign
                 var heap = GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
                 using var process = Process.GetCurrentProcess();
                 var now = clock.Elapsed;
+                var (mallocUsed, mallocFree) = NativeHeap.Malloc();
                 var sample = new Sample(now.TotalMinutes, process.WorkingSet64 / 1048576.0, Directory.GetFiles("/proc/self/fd").Length, process.Threads.Count,
-                    heap, (swapped - lastSwapped) / (now - lastAt).TotalSeconds);
+                    heap, (swapped - lastSwapped) / (now - lastAt).TotalSeconds,
+                    GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0, NativeHeap.RssAnonMiB(), mallocUsed, mallocFree);
                 (lastSwapped, lastAt) = (swapped, now);
                 samples.Add(sample);
                 if (samples.Count % 6 == 1 || minutes < 2)
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"soak: {sample.Minutes,5:F1} min  RSS {sample.RssMiB,6:F1} MiB  fds {sample.Handles,4}  threads {sample.Threads,3}  heap {sample.HeapMiB,6:F1} MiB  swapped {sample.SwappedFps,5:F1} fps"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"soak: {sample.Minutes,5:F1} min  RSS {sample.RssMiB,6:F1} MiB  fds {sample.Handles,4}  threads {sample.Threads,3}  heap {sample.HeapMiB,6:F1} MiB  GC committed {sample.GcCommittedMiB,6:F1} MiB  malloc used {sample.MallocUsedMiB,6:F1} free {sample.MallocFreeMiB,6:F1} MiB  swapped {sample.SwappedFps,5:F1} fps"));
                 if (sessions.All.Count < streams) throw new InvalidOperationException($"only {sessions.All.Count} of {streams} soak streams are still running");
             }
             await stop.CancelAsync();
@@ -100,8 +104,17 @@ public static class SoakCampaign
             }
         }
         Report(minutes, streams, samples);
+        Directory.CreateDirectory(BenchReport.FragmentDir);
+        File.WriteAllLines(Path.Combine(BenchReport.FragmentDir, "soak-samples.csv"),
+            ["minute,rss_mib,rss_anon_mib,fds,threads,retained_heap_mib,gc_committed_mib,malloc_used_mib,malloc_free_mib,swapped_fps",
+             .. samples.Select(s => string.Create(CultureInfo.InvariantCulture,
+                 $"{s.Minutes:F2},{s.RssMiB:F1},{s.RssAnonMiB:F1},{s.Handles},{s.Threads},{s.HeapMiB:F1},{s.GcCommittedMiB:F1},{s.MallocUsedMiB:F1},{s.MallocFreeMiB:F1},{s.SwappedFps:F1}"))]);
         return 0;
     }
+
+    // glibc's per-thread arenas keep what each thread freed: the node launches with two (./faceswap-node, docker/), and so should this.
+    private static string MallocArenas => Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is { Length: > 0 } max
+        ? $"MALLOC_ARENA_MAX={max}" : "MALLOC_ARENA_MAX unset (glibc's 8 arenas per core, not the node's launch)";
 
     private static async Task Feed(LiveClient client, List<byte[]> frames, double fps, CancellationToken cancel)
     {
@@ -113,6 +126,8 @@ public static class SoakCampaign
             {
                 await client.SendFrame(frames[i++ % frames.Count]);
                 next += (long)(Stopwatch.Frequency / fps);
+                // A camera that stalled (a busy machine) goes on at its rate: a burst to catch up exceeds the declared fps, and the edge closes the stream.
+                if (Stopwatch.GetTimestamp() - next > Stopwatch.Frequency / fps) next = Stopwatch.GetTimestamp();
                 var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, cancel);
             }
@@ -130,15 +145,16 @@ public static class SoakCampaign
         var tenth = Math.Max(1, warm.Count / 10);
         var (early, late) = (warm.Take(tenth).ToList(), warm.TakeLast(tenth).ToList());
         double Drift(Func<Sample, double> value) => (late.Average(value) - early.Average(value)) / early.Average(value);
-        var (rss, handles, heap) = (Drift(s => s.RssMiB), Drift(s => s.Handles), Drift(s => s.HeapMiB));
+        var (rss, handles, heap, committed) = (Drift(s => s.RssMiB), Drift(s => s.Handles), Drift(s => s.HeapMiB), Drift(s => s.GcCommittedMiB));
+        var (used, kept) = (Drift(s => s.MallocUsedMiB), Drift(s => s.MallocFreeMiB));
         var rows = samples.Where((s, i) => i % Math.Max(1, samples.Count / 15) == 0 || i == samples.Count - 1)
-            .Select(s => BenchReport.Cells($"{s.Minutes:F1}", $"{s.RssMiB:F1}", $"{s.Handles}", $"{s.Threads}", $"{s.HeapMiB:F1}", $"{s.SwappedFps:F1}"));
+            .Select(s => BenchReport.Cells($"{s.Minutes:F1}", $"{s.RssMiB:F1}", $"{s.Handles}", $"{s.Threads}", $"{s.HeapMiB:F1}", $"{s.GcCommittedMiB:F1}", $"{s.MallocUsedMiB:F1}", $"{s.MallocFreeMiB:F1}", $"{s.SwappedFps:F1}"));
         var markdown = string.Create(CultureInfo.InvariantCulture, $"""
-            {streams} live streams (WebSocket, 15 fps each) for {minutes:0.#} min, seed, worker and edge in one process, sampled every {(minutes < 2 ? 2 : 10)} s ({samples.Count} samples; every {Math.Max(1, samples.Count / 15)}th shown):
+            {streams} live streams (WebSocket, 15 fps each) for {minutes:0.#} min, seed, worker and edge in one process ({MallocArenas}), sampled every {(minutes < 2 ? 2 : 10)} s ({samples.Count} samples; every {Math.Max(1, samples.Count / 15)}th shown):
 
-            {BenchReport.Table(["minute", "RSS MiB", "open fds", "threads", "retained heap MiB", "swapped fps"], [.. rows], "rrrrrr")}
+            {BenchReport.Table(["minute", "RSS MiB", "open fds", "threads", "retained heap MiB", "GC committed MiB", "malloc in use MiB", "malloc freed, kept MiB", "swapped fps"], [.. rows], "rrrrrrrrr")}
 
-            Drift, last tenth against the first tenth after the warm-up: RSS **{rss * 100:+0.0;-0.0} %**, open file descriptors **{handles * 100:+0.0;-0.0} %**, retained managed heap {heap * 100:+0.0;-0.0} %.
+            Drift, last tenth against the first tenth after the warm-up: RSS **{rss * 100:+0.0;-0.0} %**, open file descriptors **{handles * 100:+0.0;-0.0} %**, retained managed heap {heap * 100:+0.0;-0.0} %, GC committed {committed * 100:+0.0;-0.0} %, malloc in use {used * 100:+0.0;-0.0} %, malloc freed but kept {kept * 100:+0.0;-0.0} %.
             """);
         BenchReport.Fragment("soak", BenchReport.Command("soak", "--minutes", minutes.ToString(CultureInfo.InvariantCulture), "--streams", streams.ToString(CultureInfo.InvariantCulture)), markdown);
         if (minutes >= 30)

@@ -322,6 +322,17 @@ public sealed partial class DeploymentTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Images))]
+    public void Each_image_caps_glibc_malloc_arenas_as_faceswap_node_does(string file, string target, string role)
+    {
+        // glibc's default (a malloc arena per allocating thread, up to 8 per core, each keeping what it freed) made a
+        // node's RSS climb with nothing leaking (BENCHMARKS.md, Soak); the repository's launcher sets the same cap.
+        Assert.True(Stage(Dockerfile(file), target).Env.TryGetValue("MALLOC_ARENA_MAX", out var max), $"{file} {target} ({role}) does not set MALLOC_ARENA_MAX");
+        Assert.Equal("2", max);
+        Assert.Contains("export MALLOC_ARENA_MAX=\"${MALLOC_ARENA_MAX:-2}\"", File.ReadAllText(Path.Combine(TestPaths.Root, "faceswap-node")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Images))]
     public void Only_the_gpu_target_publishes_with_ONNX_Runtime_GPU(string file, string target, string role)
     {
         var dockerfile = Dockerfile(file);

@@ -50,19 +50,31 @@ public sealed partial class NodeProcess : IDisposable
         get { lock (_report) return [.. _report]; }
     }
 
+    /// <summary>glibc's cap on malloc arenas, and the node's: see docker/'s images and BENCHMARKS.md's Soak.</summary>
+    public const string MallocArenaMax = "MALLOC_ARENA_MAX", DefaultMallocArenaMax = "2";
+
     /// <param name="node">faceswap-node.dll</param>
     /// <param name="core">the core to pin the process to (taskset), or none</param>
     public static NodeProcess Start(string name, string node, IReadOnlyList<string> arguments, string logPath, int? core)
+    {
+        var start = StartInfo(name, node, arguments, core);
+        var process = Process.Start(start) ?? throw new LocalClusterException($"{name}: could not start {start.FileName}");
+        return new NodeProcess(name, process, logPath);
+    }
+
+    /// <summary>How <see cref="Start"/> runs a node: its command line and environment.</summary>
+    public static ProcessStartInfo StartInfo(string name, string node, IReadOnlyList<string> arguments, int? core)
     {
         var start = core is { } c
             ? new ProcessStartInfo("taskset", ["-c", c.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", node, .. arguments])
             : new ProcessStartInfo("dotnet", [node, .. arguments]);
         // Each node its own name (watermark, audit log, provenance, and the worker a stream's answers come from).
         start.Environment["FSC_NODE_NAME"] = name;
+        // Two glibc malloc arenas, as the images and ./faceswap-node launch a node (one per thread keeps what each freed; RSS climbs).
+        if (!start.Environment.ContainsKey(MallocArenaMax)) start.Environment[MallocArenaMax] = DefaultMallocArenaMax;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
-        var process = Process.Start(start) ?? throw new LocalClusterException($"{name}: could not start {start.FileName}");
-        return new NodeProcess(name, process, logPath);
+        return start;
     }
 
     private void Line(string? line, bool stdout)
