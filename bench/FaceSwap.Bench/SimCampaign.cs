@@ -140,7 +140,9 @@ public static class SimCampaign
         var measuredReal = await ClosedLoop("real CPU worker", Streams, seconds, frames, settings => BenchCluster.StartNode(settings, Roles.Worker, Seed(settings), real));
         // The model against the batches the real worker ran under the cluster's load: each size's mean run (its batcher's
         // pre- and post-processing included) against fixed + n × per item.
-        var fits = new Dictionary<string, SimulatedModel> { [real.BatchingStats()[0].Model] = detector, [real.BatchingStats()[1].Model] = landmarks };
+        var fits = new Dictionary<string, SimulatedModel> { [detector.Name] = detector, [landmarks.Name] = landmarks };
+        var unfitted = real.BatchingStats().Select(b => b.Model).Where(m => !fits.ContainsKey(m)).ToList();
+        if (unfitted.Count > 0) throw new InvalidOperationException($"the real worker batched model(s) the cost model has no fit for: {string.Join(", ", unfitted)}");
         var sizes = real.BatchingStats().SelectMany(b => Enumerable.Range(1, b.BatchSizes.Length - 1).Where(n => b.BatchSizes[n] > 0)
             .Select(n => BenchReport.Cells($"{b.Model}", $"{n}", $"{b.BatchSizes[n]}", $"{b.MeanRunMs(n):F2} ms", $"{fits[b.Model].BatchMs(n):F2} ms",
                 $"{(fits[b.Model].BatchMs(n) - b.MeanRunMs(n)) / b.MeanRunMs(n) * 100:+0;-0} %"))).ToList();

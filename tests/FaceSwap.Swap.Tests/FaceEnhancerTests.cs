@@ -12,8 +12,9 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace FaceSwap.Swap.Tests;
 
 /// <summary>
-/// The enhancement stage's pre- and post-processing on a generated model with GFPGAN 1.4's signature that "restores"
-/// every face to one flat colour (R beyond the [−1, 1] range, so the clipping shows), none of the real weights.
+/// The enhancement stage's pre- and post-processing on generated models with the enhancers' signatures (GFPGAN 1.4,
+/// CodeFormer, GPEN-BFR 256), none of the real weights: one "restores" every face to one flat colour (R beyond the
+/// [−1, 1] range, so the clipping shows), one paints where its template puts an eye.
 /// </summary>
 public sealed class FaceEnhancerTests(AnalyzerOnlyFixture fixture) : IClassFixture<AnalyzerOnlyFixture>, IDisposable
 {
@@ -140,5 +141,49 @@ public sealed class FaceEnhancerTests(AnalyzerOnlyFixture fixture) : IClassFixtu
         Assert.InRange(full.Item1, 0, 2);
         Assert.InRange(full.Item2, 253, 255);
         Assert.All(new[] { none.Item0, none.Item1, none.Item2 }, v => Assert.InRange(v, 126, 130));
+    }
+
+    [Fact]
+    public void A_generated_gpen_256_shaped_model_gets_the_face_on_the_arcface_128_template_not_ffhq()
+    {
+        // The model paints a green square (±6 px) where FaceFusion's arcface_128 template, ×2, puts the image-left
+        // eye, and passes everything else through. Both templates written out here, apart from the code under test.
+        const int Size = 256, Half = 6;
+        var arcface = new Point2f((38.2946f + 8) * 2, 51.6963f * 2);  // insightface's arcface_dst at 128 (+8 px in x), ×2
+        var ffhq = new Point2f(192.98138f / 2, 239.94708f / 2);       // facexlib's FFHQ template at 512, ÷2
+        var keep = new float[Size * Size];
+        var paint = new float[3 * Size * Size];
+        for (var y = 0; y < Size; y++)
+            for (var x = 0; x < Size; x++)
+            {
+                var inside = Math.Abs(x - arcface.X) <= Half && Math.Abs(y - arcface.Y) <= Half;
+                keep[y * Size + x] = inside ? 0 : 1;
+                if (inside) (paint[y * Size + x], paint[Size * Size + y * Size + x], paint[2 * Size * Size + y * Size + x]) = (-1f, 1f, -1f); // RGB: green
+            }
+        var graph = new OnnxGraphBuilder("generated-gpen-256-shaped");
+        graph.AddInput("input", DataType.Float, 1, 3, Size, Size);
+        var keepMask = graph.AddInitializer("keep", keep, 1, 1, Size, Size);
+        var green = graph.AddInitializer("paint", paint, 1, 3, Size, Size);
+        var kept = graph.AddNode("Mul", ["input", keepMask], "kept");
+        graph.AddOutputNode("Add", [kept, green], "output");
+        graph.AddOutput("output", DataType.Float, 1, 3, Size, Size);
+        using var model = Open(graph, ModelPresets.GpenBfr256);
+
+        using var photo = ImageFile.ReadBgr(Path.Combine(TestPaths.SamplePhotos, "sample1.jpg"));
+        var face = fixture.Analyzer.Analyze(BgrImage.Of(photo)).MaxBy(f => f.Detection.Score)!;
+        using var frame = photo.Clone();
+        new FaceEnhancer(model, new EnhancerOptions { Blend = 1 }).Enhance(frame, face.FivePoints);
+
+        var fit = IndependentFit.LeastSquaresSimilarity(face.FivePoints, [arcface, new((73.5318f + 8) * 2, 51.5014f * 2),
+            new((56.0252f + 8) * 2, 71.7366f * 2), new((41.5493f + 8) * 2, 92.3655f * 2), new((70.7299f + 8) * 2, 92.2041f * 2)]);
+        static int Greenness(Vec3b bgr) => bgr.Item1 - (bgr.Item0 + bgr.Item2) / 2;
+        var painted = IndependentFit.Inverse(fit, arcface);
+        Assert.True(Greenness(frame.At<Vec3b>((int)Math.Round(painted.Y), (int)Math.Round(painted.X))) > 200,
+            $"the arcface_128 eye point ({painted.X:F0},{painted.Y:F0}) is not green: the crop was not aligned to GPEN 256's template");
+        // Where the FFHQ template would have put that eye (17 crop pixels lower), the face is only passed through.
+        var elsewhere = IndependentFit.Inverse(fit, ffhq);
+        var (column, row) = ((int)Math.Round(elsewhere.X), (int)Math.Round(elsewhere.Y));
+        Assert.InRange(Greenness(frame.At<Vec3b>(row, column)) - Greenness(photo.At<Vec3b>(row, column)), -40, 40);
+        Assert.Equal(ModelPresets.GpenBfr256.Name, model.Manifest.Preset);
     }
 }

@@ -45,7 +45,7 @@ public sealed class InswapperTests(AnalyzerOnlyFixture fixture, ITestOutputHelpe
         var frameToCrop = Inswapper128.FrameToCrop(face.FivePoints);
 
         // Independent fit: the least-squares similarity from the normal equations, in doubles.
-        var (a, b, tx, ty) = LeastSquaresSimilarity(face.FivePoints, Inswapper128.Template);
+        var (a, b, tx, ty) = IndependentFit.LeastSquaresSimilarity(face.FivePoints, Inswapper128.Template);
         for (var i = 0; i < 5; i++)
         {
             var p = face.FivePoints[i];
@@ -250,31 +250,6 @@ public sealed class InswapperTests(AnalyzerOnlyFixture fixture, ITestOutputHelpe
         var path = Path.Combine(_dir.Path, "inswapper.onnx");
         File.WriteAllBytes(path, graph.Build("fsc-tests", "1", "generated model: inswapper_128 signature, not its weights").ToByteArray());
         return path;
-    }
-
-    private static (double A, double B, double Tx, double Ty) LeastSquaresSimilarity(Point2f[] from, Point2f[] to)
-    {
-        // Unknowns (a, b, tx, ty): u = a·x − b·y + tx, v = b·x + a·y + ty; normal equations AᵀA p = Aᵀr.
-        var m = new double[4, 5];
-        for (var i = 0; i < from.Length; i++)
-        {
-            double x = from[i].X, y = from[i].Y;
-            double[][] rows = [[x, -y, 1, 0, to[i].X], [y, x, 0, 1, to[i].Y]];
-            foreach (var r in rows)
-                for (var j = 0; j < 4; j++)
-                    for (var k = 0; k < 5; k++)
-                        m[j, k] += r[j] * r[k];
-        }
-        for (var c = 0; c < 4; c++) // Gauss–Jordan; the system is positive definite
-        {
-            for (var r = 0; r < 4; r++)
-            {
-                if (r == c) continue;
-                var f = m[r, c] / m[c, c];
-                for (var k = 0; k < 5; k++) m[r, k] -= f * m[c, k];
-            }
-        }
-        return (m[0, 4] / m[0, 0], m[1, 4] / m[1, 1], m[2, 4] / m[2, 2], m[3, 4] / m[3, 3]);
     }
 
     private static double Distance(Point2f a, Point2f b) => Math.Sqrt((a.X - b.X) * (a.X - b.X) + (a.Y - b.Y) * (a.Y - b.Y));

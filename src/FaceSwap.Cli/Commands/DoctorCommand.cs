@@ -73,7 +73,7 @@ public static class DoctorCommand
         var enhancers = ModelPresets.All.Where(p => p.Task == "face-enhancement" && store.Contains(p.Name)).Select(p => p.Name).ToList();
         yield return enhancers.Count > 0
             ? new Finding(Level.Ok, "enhancement", $"available: {string.Join(", ", enhancers)} (fsc swap --enhancer NAME)")
-            : new Finding(Level.Off, "enhancement", "no enhancer model: the enhancement stage does nothing; add gfpgan_1.4 or codeformer with 'fsc models add'");
+            : new Finding(Level.Off, "enhancement", "no enhancer model: the enhancement stage does nothing; add gfpgan_1.4, codeformer or a gpen_bfr model with 'fsc models add'");
 
         yield return Tool("ffmpeg");
         yield return Tool("ffprobe");

@@ -41,7 +41,7 @@ public static class SwapCommand
             DefaultValueFactory = _ => "mesh",
         };
         swapper.AcceptOnlyFromAmong(["mesh", .. NeuralSwapper.EmbedderOf.Keys]);
-        var enhancer = new Option<string?>("--enhancer") { Description = "A bring-your-own face restorer from the model store (gfpgan_1.4, codeformer); none by default." };
+        var enhancer = new Option<string?>("--enhancer") { Description = "A bring-your-own face restorer from the model store (gfpgan_1.4, codeformer, gpen_bfr_256/512/1024/2048); none by default." };
         var enhanceBlend = new Option<float>("--enhance-blend") { Description = "How much of the restored face replaces the swapped one, 0 to 1.", DefaultValueFactory = _ => new EnhancerOptions().Blend };
         var fidelity = new Option<float>("--fidelity") { Description = "CodeFormer's fidelity weight, 0 (restoration) to 1 (identity).", DefaultValueFactory = _ => new EnhancerOptions().Fidelity };
         var detector = new Option<string>("--detector") { Description = $"blazeface (default pack) or {ScrfdDetector.PresetName} (bring your own; see fsc models add).", DefaultValueFactory = _ => "blazeface" };

@@ -1,4 +1,5 @@
 using FaceSwap.Faces.Alignment;
+using FaceSwap.Inference.Models.Presets;
 using FaceSwap.Inference.Runtime;
 using FaceSwap.Vision;
 using Microsoft.ML.OnnxRuntime;
@@ -27,8 +28,8 @@ public sealed record EnhancerOptions
 }
 
 /// <summary>
-/// Restores a swapped face with a bring-your-own enhancer (GFPGAN 1.4, CodeFormer), as FaceFusion runs them: the face
-/// aligned by its five points to the FFHQ template of the model's size, RGB (x/255 − 0.5)/0.5, NCHW; the output clipped
+/// Restores a swapped face with a bring-your-own enhancer (GFPGAN 1.4, CodeFormer, GPEN-BFR), as FaceFusion runs them: the face
+/// aligned by its five points to the model's template (<see cref="Template"/>), RGB (x/255 − 0.5)/0.5, NCHW; the output clipped
 /// to [−1, 1] and mapped back; pasted through a blurred box mask and the inverse affine; blended with the frame.
 /// </summary>
 public sealed class FaceEnhancer
@@ -57,14 +58,20 @@ public sealed class FaceEnhancer
         _size = inputs[_imageInput].Dimensions[2];
         if (_size <= 0 || inputs[_imageInput].Dimensions[3] != _size)
             throw new ArgumentException($"model '{model.Name}': image input '{_imageInput}' must be a fixed square, got [{string.Join(",", inputs[_imageInput].Dimensions)}]");
+        Template = model.Manifest.Preset == ModelPresets.GpenBfr256.Name
+            ? Aligner.Template(_size)
+            : Ffhq512.Select(p => new Point2f(p.X * _size / 512f, p.Y * _size / 512f)).ToArray();
     }
 
     public EnhancerOptions Options { get; }
     public ModelSession Model => _model;
     public int Size => _size;
 
-    /// <summary>The FFHQ template at this model's crop size.</summary>
-    public Point2f[] Template => Ffhq512.Select(p => new Point2f(p.X * _size / 512f, p.Y * _size / 512f)).ToArray();
+    /// <summary>
+    /// Where the five points go in this model's crop, as FaceFusion's model table says: the FFHQ template at the crop's
+    /// size for GFPGAN, CodeFormer and GPEN 512 to 2048; for GPEN 256 the ArcFace 128 template ×2 (its 'arcface_128').
+    /// </summary>
+    public Point2f[] Template { get; }
 
     /// <summary>Enhances the face whose five points (template order) are <paramref name="fivePoints"/>, in place.</summary>
     public void Enhance(Mat frame, ReadOnlySpan<Point2f> fivePoints)

@@ -79,6 +79,24 @@ public static class ModelPresets
         "sczhou/CodeFormer weights, exported to ONNX (e.g. by FaceFusion)",
         "S-Lab License 1.0: non-commercial use only");
 
+    /// <summary>GPEN-BFR 256 as FaceFusion runs it: the GFPGAN normalisation, but the face aligned to the ArcFace 128 template ×2 (its 'arcface_128').</summary>
+    public static readonly ModelPreset GpenBfr256 = Gpen(256, "face aligned to the ArcFace 128 template (+8 px in x) scaled ×2");
+    /// <summary>GPEN-BFR 512, 1024 and 2048 as FaceFusion runs them: the GFPGAN crop (FFHQ template at the model's size) and normalisation.</summary>
+    public static readonly ModelPreset GpenBfr512 = Gpen(512, "face aligned to the FFHQ 5-point template");
+    /// <inheritdoc cref="GpenBfr512"/>
+    public static readonly ModelPreset GpenBfr1024 = Gpen(1024, "face aligned to the FFHQ 5-point template ×2");
+    /// <inheritdoc cref="GpenBfr512"/>
+    public static readonly ModelPreset GpenBfr2048 = Gpen(2048, "face aligned to the FFHQ 5-point template ×4");
+
+    // FaceFusion's GPEN exports: one image input named 'input', the output read by position.
+    private static ModelPreset Gpen(int size, string crop) => new(
+        $"gpen_bfr_{size}", "face-enhancement",
+        [new("input", Float, [1, 3, size, size], "NCHW", "RGB", Normalization.MinusOneToOne, crop)],
+        [new(null, Float, [1, 3, size, size], "NCHW", "RGB", Meaning: "restored face in [-1,1] (clip before use)")],
+        null, // ONNX exports differ; no single published hash that we can vouch for
+        $"yangxy/GPEN GPEN-BFR-{size} weights, exported to ONNX (e.g. FaceFusion's gpen_bfr_{size}.onnx)",
+        "GPEN (Alibaba DAMO Academy): academic and non-commercial use only");
+
     /// <summary>
     /// SimSwap 256 as FaceFusion runs it (face_swapper.py): 'target' = 256×256 crop aligned to the arcface_v1 template
     /// (×256/112), RGB, (x/255 − ImageNet mean)/std per channel; 'source' = the L2-normalised embedding of its own
@@ -104,7 +122,8 @@ public static class ModelPresets
         "SimSwap's ArcFace checkpoint, exported to ONNX (e.g. FaceFusion's arcface_simswap.onnx)",
         "SimSwap: CC BY-NC 4.0, non-commercial");
 
-    public static readonly IReadOnlyList<ModelPreset> All = [Inswapper128, ArcFaceW600kR50, Scrfd10g, Gfpgan14, CodeFormer, SimSwap256, ArcFaceSimSwap];
+    public static readonly IReadOnlyList<ModelPreset> All =
+        [Inswapper128, ArcFaceW600kR50, Scrfd10g, Gfpgan14, CodeFormer, GpenBfr256, GpenBfr512, GpenBfr1024, GpenBfr2048, SimSwap256, ArcFaceSimSwap];
 
     public static ModelPreset Get(string name) =>
         All.FirstOrDefault(p => p.Name == name)
