@@ -137,6 +137,9 @@ public sealed partial class FarmNode : IAsyncDisposable
     /// <summary>Completes when the running incarnation exits (by itself or by a signal).</summary>
     public Task Exited() => _process is { } p ? p.WaitForExitAsync() : Task.CompletedTask;
 
+    /// <summary>The current incarnation's exit code, once it has exited.</summary>
+    public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 

@@ -193,8 +193,9 @@ public static class FaultCampaign
                 var exit = victim.Exited();
                 var exited = await Task.WhenAny(exit, Task.Delay(TimeSpan.FromSeconds(60))) == exit;
                 farmOk = exited;
+                var how = exited && victim.ExitCode == StallFence.ExitCode ? "fenced itself (a freeze past its downing)" : "shut itself down";
                 specific = exited
-                    ? string.Create(CultureInfo.InvariantCulture, $"{victim.Name} was {member} when it woke; shut itself down {resumed.Elapsed.TotalSeconds:F1} s after SIGCONT")
+                    ? string.Create(CultureInfo.InvariantCulture, $"{victim.Name} was {member} when it woke; {how} {resumed.Elapsed.TotalSeconds:F1} s after SIGCONT")
                     : $"{victim.Name} was {member} when it woke, and still runs 60 s after SIGCONT";
                 var left = observe - TimeSpan.FromMilliseconds(clock.Elapsed.TotalMilliseconds - at);
                 if (left > TimeSpan.Zero) await Task.Delay(left);
@@ -247,10 +248,11 @@ public static class FaultCampaign
         }
         var end = at + observe.TotalMilliseconds;
         var exits = farm.Nodes.SelectMany(n => n.Exits.Skip(exitsBefore[n]).Select(e => (Node: n, e.Code, e.Log))).ToList();
-        var crashes = exits.Count(e => e.Code != 0 || !Downed(e.Log));
+        // By design: a downed node shuts itself down (code 0); one frozen past its downing fences itself (StallFence).
+        var crashes = exits.Count(e => !(e.Code == 0 && Downed(e.Log)) && e.Code != StallFence.ExitCode);
         var kept = await Task.WhenAll(streams.Select(s => s.SettingsKept()));
         return new Outcome(scenario, fault, at / 1000, [.. streams.Select(s => s.Outcome(at, end))], specific, farmOk,
-            [.. exits.Select(e => $"{e.Node.Name} (code {e.Code}{(Downed(e.Log) ? ", downed" : "")})")], crashes, kept.All(k => k));
+            [.. exits.Select(e => $"{e.Node.Name} (code {e.Code}{(e.Code == StallFence.ExitCode ? ", fenced" : Downed(e.Log) ? ", downed" : "")})")], crashes, kept.All(k => k));
     }
 
     /// <summary>Whether a node's log shows it was downed (it then shuts itself down, by design), rather than crashing.</summary>

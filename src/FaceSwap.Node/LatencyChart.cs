@@ -24,12 +24,17 @@ public static class LatencyChart
             Cv2.Line(chart, new OpenCvSharp.Point(Left, Y(ms)), new OpenCvSharp.Point(Width - Right, Y(ms)), new Scalar(230, 230, 230), 1);
             Cv2.PutText(chart, ms.ToString(CultureInfo.InvariantCulture), new OpenCvSharp.Point(10, Y(ms) + 4), HersheyFonts.HersheySimplex, 0.4, Scalar.Black);
         }
-        for (var s = 0; s <= seconds; s += seconds > 30 ? 10 : seconds > 10 ? 5 : 1)
+        // Ticks at least 60 px apart, so that "120 s" labels never run into each other.
+        var step = new[] { 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600 }.FirstOrDefault(t => t / seconds * (Width - Left - Right) >= 60, 7200);
+        for (var s = 0; s <= seconds; s += step)
             Cv2.PutText(chart, $"{s} s", new OpenCvSharp.Point(X(s) - 8, Bottom + 18), HersheyFonts.HersheySimplex, 0.4, Scalar.Black);
         Cv2.Line(chart, new OpenCvSharp.Point(Left, Y(budgetMs)), new OpenCvSharp.Point(Width - Right, Y(budgetMs)), Scalar.Red, 1);
         foreach (var p in points)
             Cv2.Circle(chart, new OpenCvSharp.Point(X(p.Seconds), Y(p.LatencyMs)), 2, p.FailMode ? new Scalar(40, 40, 220) : new Scalar(180, 110, 40), -1);
-        Cv2.PutText(chart, title, new OpenCvSharp.Point(Left, 22), HersheyFonts.HersheySimplex, 0.5, Scalar.Black);
+        // A long title (the fault campaign names every fault) is set smaller rather than cut at the edge.
+        var scale = 0.5;
+        while (scale > 0.3 && Cv2.GetTextSize(title, HersheyFonts.HersheySimplex, scale, 1, out _).Width > Width - Left - Right) scale -= 0.02;
+        Cv2.PutText(chart, title, new OpenCvSharp.Point(Left, 22), HersheyFonts.HersheySimplex, scale, Scalar.Black);
         Cv2.PutText(chart, $"end-to-end latency (ms) per emitted frame; blue swapped, red fail mode; red line: budget {budgetMs} ms",
             new OpenCvSharp.Point(Left, 40), HersheyFonts.HersheySimplex, 0.4, Scalar.Black);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

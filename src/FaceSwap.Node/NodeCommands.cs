@@ -64,6 +64,9 @@ public static class NodeCommands
     {
         using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
         var logger = logging.CreateLogger("faceswap-node");
+        var fenceLimit = StallFence.LimitFrom(settings.Config);
+        using var fence = fenceLimit is { } limit ? new StallFence(limit, gap => StallFence.ExitNow(gap, limit)) : null;
+        logger.LogInformation("stall fence: {Fence}", fenceLimit is { } l ? $"a freeze over {l.TotalSeconds:0.#} s ends the process (exit code {StallFence.ExitCode})" : "off");
         using var worker = settings.Has(Roles.Worker) ? WorkerFactory.Open(settings, new ModelStore(RepositoryPaths.ModelStore), logger) : null;
         using var host = NodeHost.Build(settings, worker);
         await host.StartAsync(cancel);

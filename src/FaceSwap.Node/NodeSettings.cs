@@ -41,6 +41,7 @@ public sealed record NodeSettings(
         ("FSC_PUBLIC_HOSTNAME", "faceswap.node.public-hostname"),
         ("FSC_PORT", "faceswap.node.port"),
         ("FSC_PUBLIC_PORT", "faceswap.node.public-port"),
+        ("FSC_STALL_FENCE", StallFence.SettingPath),
         ("FSC_BUDGET_MS", "faceswap.edge.budget-ms"),
         ("FSC_FAIL_MODE", "faceswap.edge.fail-mode"),
         ("FSC_JPEG_QUALITY", "faceswap.edge.jpeg-quality"),
