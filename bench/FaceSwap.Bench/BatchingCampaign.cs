@@ -110,14 +110,7 @@ public static class BatchingCampaign
         Console.WriteLine("  FaceMesh alone:");
         foreach (var batch in new[] { 1, 2, 4, 8 })
         {
-            using var bound = model.Bind(batch);
-            var input = bound.Input();
-            for (var i = 0; i < input.Length; i++) input[i] = (i % 255) / 255f;
-            for (var i = 0; i < 5; i++) bound.Run();
-            const int Runs = 40;
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < Runs; i++) bound.Run();
-            var perRun = clock.Elapsed.TotalMilliseconds / Runs;
+            var perRun = ModelTiming.MeanRunMs(model, batch, runs: 40);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    batch {batch}: {perRun:F2} ms per run, {perRun / batch:F2} ms per face"));
         }
     }

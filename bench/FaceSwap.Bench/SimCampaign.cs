@@ -104,24 +104,11 @@ public static class SimCampaign
 
     // ---- the cost model against the real CPU provider ----
 
-    /// <summary>Mean time of one run of <paramref name="model"/> at <paramref name="batch"/> on this CPU.</summary>
-    private static double TimeRun(ModelSession model, int batch)
-    {
-        using var bound = model.Bind(batch);
-        var input = bound.Input();
-        for (var i = 0; i < input.Length; i++) input[i] = (i % 255) / 255f;
-        for (var i = 0; i < 5; i++) bound.Run();
-        const int Runs = 30;
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < Runs; i++) bound.Run();
-        return clock.Elapsed.TotalMilliseconds / Runs;
-    }
-
     /// <summary>fixed + n × per-item through batch 1 and 4.</summary>
     private static SimulatedModel Fit(ModelStore store, string name)
     {
         using var model = ModelSession.Open(store, name, new InferenceOptions(), NullLogger.Instance);
-        var (one, four) = (TimeRun(model, 1), TimeRun(model, 4));
+        var (one, four) = (ModelTiming.MeanRunMs(model, 1, runs: 30), ModelTiming.MeanRunMs(model, 4, runs: 30));
         var perItem = Math.Max(0, (four - one) / 3);
         return new SimulatedModel(name, Math.Max(0, one - perItem), perItem, new FileInfo(store.ModelPath(store.Get(name))).Length);
     }

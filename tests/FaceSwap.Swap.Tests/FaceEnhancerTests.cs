@@ -149,7 +149,10 @@ public sealed class FaceEnhancerTests(AnalyzerOnlyFixture fixture) : IClassFixtu
         // The model paints a green square (±6 px) where FaceFusion's arcface_128 template, ×2, puts the image-left
         // eye, and passes everything else through. Both templates written out here, apart from the code under test.
         const int Size = 256, Half = 6;
-        var arcface = new Point2f((38.2946f + 8) * 2, 51.6963f * 2);  // insightface's arcface_dst at 128 (+8 px in x), ×2
+        // insightface's arcface_dst at 128 (+8 px in x), ×2; its first point is the image-left eye.
+        Point2f[] template = [new((38.2946f + 8) * 2, 51.6963f * 2), new((73.5318f + 8) * 2, 51.5014f * 2),
+            new((56.0252f + 8) * 2, 71.7366f * 2), new((41.5493f + 8) * 2, 92.3655f * 2), new((70.7299f + 8) * 2, 92.2041f * 2)];
+        var arcface = template[0];
         var ffhq = new Point2f(192.98138f / 2, 239.94708f / 2);       // facexlib's FFHQ template at 512, ÷2
         var keep = new float[Size * Size];
         var paint = new float[3 * Size * Size];
@@ -174,8 +177,7 @@ public sealed class FaceEnhancerTests(AnalyzerOnlyFixture fixture) : IClassFixtu
         using var frame = photo.Clone();
         new FaceEnhancer(model, new EnhancerOptions { Blend = 1 }).Enhance(frame, face.FivePoints);
 
-        var fit = IndependentFit.LeastSquaresSimilarity(face.FivePoints, [arcface, new((73.5318f + 8) * 2, 51.5014f * 2),
-            new((56.0252f + 8) * 2, 71.7366f * 2), new((41.5493f + 8) * 2, 92.3655f * 2), new((70.7299f + 8) * 2, 92.2041f * 2)]);
+        var fit = IndependentFit.LeastSquaresSimilarity(face.FivePoints, template);
         static int Greenness(Vec3b bgr) => bgr.Item1 - (bgr.Item0 + bgr.Item2) / 2;
         var painted = IndependentFit.Inverse(fit, arcface);
         Assert.True(Greenness(frame.At<Vec3b>((int)Math.Round(painted.Y), (int)Math.Round(painted.X))) > 200,
